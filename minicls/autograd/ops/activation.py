@@ -1,0 +1,141 @@
+"""Activations and the softmax family (also used by ``minicls.nn``)."""
+import math
+
+from ...backend import get_array_module
+from ..function import Function
+from ..opspec import OpCase
+
+
+class ReLU(Function):
+    """y = max(x, 0).   dy/dx = 1 where x > 0, else 0."""
+    cases = [OpCase(lambda lib, x: lib.relu(x), [(4, 5)]),
+             OpCase(lambda lib, x: lib.nn.functional.relu(x), [(2, 3, 4, 4)], name='nchw')]
+
+    @staticmethod
+    def forward(ctx, x):
+        mask = x > 0
+        ctx.save_for_backward(mask)
+        return x * mask
+
+    @staticmethod
+    def backward(ctx, gy):
+        mask, = ctx.saved_tensors
+        return gy * mask
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2, which never overflows.
+    dy/dx = y (1 - y)."""
+    cases = [OpCase(lambda lib, x: lib.sigmoid(x), [(4, 5)], domain=(-6, 6))]
+
+    @staticmethod
+    def forward(ctx, x):
+        y = 0.5 * (1 + get_array_module(x).tanh(0.5 * x))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        return gy * y * (1 - y)
+
+
+class Tanh(Function):
+    """y = tanh x.   dy/dx = 1 - y^2."""
+    cases = [OpCase(lambda lib, x: lib.tanh(x), [(4, 5)])]
+
+    @staticmethod
+    def forward(ctx, x):
+        y = get_array_module(x).tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        return gy * (1 - y * y)
+
+
+class GELU(Function):
+    """y = x Phi(x), Phi the standard normal CDF ('none'), or its tanh approximation ('tanh').
+
+    exact: dy/dx = Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi).
+    tanh:  y = x/2 (1 + tanh u), u = sqrt(2/pi) (x + 0.044715 x^3).
+    """
+    cases = [OpCase(lambda lib, x: lib.nn.functional.gelu(x), [(4, 5)], domain=(-3, 3)),
+             OpCase(lambda lib, x: lib.nn.functional.gelu(x, approximate='tanh'), [(7,)],
+                    domain=(-3, 3), name='tanh')]
+
+    @staticmethod
+    def forward(ctx, x, approximate='none'):
+        xp = get_array_module(x)
+        ctx.approximate = approximate
+        ctx.save_for_backward(x)
+        if approximate == 'tanh':
+            u = math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)
+            return 0.5 * x * (1 + xp.tanh(u))
+        return x * _normal_cdf(x, xp)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        xp = get_array_module(x)
+        if ctx.approximate == 'tanh':
+            c = math.sqrt(2 / math.pi)
+            t = xp.tanh(c * (x + 0.044715 * x ** 3))
+            return gy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x))
+        pdf = xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        return gy * (_normal_cdf(x, xp) + x * pdf)
+
+
+def _normal_cdf(x, xp):
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2, with erf from Abramowitz & Stegun 7.1.26
+    (max error 1.5e-7; NumPy has no erf and SciPy is not a dependency)."""
+    z = abs(x) / math.sqrt(2)
+    t = 1 / (1 + 0.3275911 * z)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
+                                                                          + t * 1.061405429))))
+    erf = 1 - poly * xp.exp(-z * z)
+    return 0.5 * (1 + xp.sign(x) * erf)
+
+
+class Softmax(Function):
+    """y_i = e^(x_i - m) / sum_j e^(x_j - m) along ``dim`` (m = max, for stability).
+    dx = y * (dy - sum(dy * y))."""
+    cases = [OpCase(lambda lib, x: x.softmax(1), [(3, 5)]),
+             OpCase(lambda lib, x: lib.softmax(x, dim=0), [(4, 2, 3)], name='dim0')]
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        xp = get_array_module(x)
+        e = xp.exp(x - x.max(axis=dim, keepdims=True))
+        y = e / e.sum(axis=dim, keepdims=True)
+        ctx.dim = dim
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        return y * (gy - (gy * y).sum(axis=ctx.dim, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y = x - m - log sum_j e^(x_j - m) along ``dim``.   dx = dy - softmax(x) * sum(dy)."""
+    cases = [OpCase(lambda lib, x: x.log_softmax(1), [(3, 5)], domain=(-5, 5)),
+             OpCase(lambda lib, x: lib.log_softmax(x, dim=-1), [(2, 3, 4)], name='last-dim')]
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        xp = get_array_module(x)
+        shifted = x - x.max(axis=dim, keepdims=True)
+        y = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        ctx.dim = dim
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        xp = get_array_module(y)
+        return gy - xp.exp(y) * gy.sum(axis=ctx.dim, keepdims=True)
