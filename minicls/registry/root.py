@@ -2,13 +2,15 @@
 
 Each lists the modules that hold its built-ins; they are imported on the first lookup, so
 ``MODELS.build(dict(type='ResNet', ...))`` works without importing ``minicls.models`` first.
+``MODELS`` also builds a list of configs into an ``nn.Sequential``.
 """
-from .registry import Registry
+from .registry import Registry, build_model_from_cfg
 
-MODELS = Registry('model', locations=['minicls.nn', 'minicls.models'])
+MODELS = Registry('model', build_func=build_model_from_cfg,
+                  locations=['minicls.nn', 'minicls.models'])
 DATASETS = Registry('dataset', locations=['minicls.datasets'])
 TRANSFORMS = Registry('transform', locations=['minicls.datasets'])
-OPTIMIZERS = Registry('optimizer', locations=['minicls.engine'])
-PARAM_SCHEDULERS = Registry('parameter scheduler', locations=['minicls.engine'])
+OPTIMIZERS = Registry('optimizer', locations=['minicls.optim', 'minicls.engine'])
+PARAM_SCHEDULERS = Registry('parameter scheduler', locations=['minicls.optim', 'minicls.engine'])
 HOOKS = Registry('hook', locations=['minicls.engine'])
 METRICS = Registry('metric', locations=['minicls.evaluation'])
