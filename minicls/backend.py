@@ -70,4 +70,6 @@ def to_device(array, device):
 
 def to_numpy(array):
     """A host NumPy array for any backend array."""
-    return array if isinstance(array, np.ndarray) else cupy.asnumpy(array)
+    if cupy is not None and isinstance(array, cupy.ndarray):
+        return cupy.asnumpy(array)
+    return np.asarray(array)

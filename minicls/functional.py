@@ -272,14 +272,16 @@ def broadcast_to(x, shape):
 
 def getitem(x, index):
     """``x[index]``: index Tensors are turned into arrays; the rest is NumPy's indexing."""
-    def unwrap(i):
-        return i.data if isinstance(i, Tensor) else i
+    def unwrap(i):  # index Tensors/arrays follow x to its device, as in PyTorch
+        i = i.data if isinstance(i, Tensor) else i
+        return backend.to_device(i, x.device) if isinstance(i, np.ndarray) else i
     index = tuple(unwrap(i) for i in index) if isinstance(index, tuple) else unwrap(index)
     return ops.GetItem.apply(x, index=index)
 
 
 def gather(x, dim, index):
-    return ops.Gather.apply(x, dim=dim, index=index.data if isinstance(index, Tensor) else index)
+    index = index.data if isinstance(index, Tensor) else index
+    return ops.Gather.apply(x, dim=dim, index=backend.to_device(index, x.device))
 
 
 def cat(tensors, dim=0):

@@ -11,6 +11,14 @@ from .autograd import engine
 from .tensor_ops import TensorOps
 
 
+def _is_dtype_name(name):
+    try:
+        np.dtype(name)
+        return True
+    except TypeError:
+        return False
+
+
 class Tensor(TensorOps):
     __array_priority__ = 1000  # so that `ndarray + Tensor` calls Tensor.__radd__
 
@@ -151,7 +159,7 @@ class Tensor(TensorOps):
         for arg in list(args) + list(kwargs.values()):
             if arg is None:
                 continue
-            if isinstance(arg, str) and (arg == 'cpu' or arg.startswith('cuda')):
+            if isinstance(arg, str) and not _is_dtype_name(arg):
                 device = backend.parse_device(arg)
                 if device != out.device:
                     out = ToDevice.apply(out, device=device)

@@ -5,6 +5,9 @@ arrays silently (``np.asarray(x)`` raises, as CuPy does), NumPy functions called
 and mixing them with NumPy arrays in arithmetic raises. Everything reached through the module
 (``fakecupy.zeros``, ``fakecupy.matmul``...) works, by running NumPy underneath. So an op that
 uses ``xp = get_array_module(x)`` passes, and one with a stray ``np.`` call fails.
+(One hole: ``np.asarray(device_array)`` cannot be refused by an ndarray subclass; it silently
+gives a host array, which then fails at the next mix with device arrays or at the device check
+of the op's output.)
 """
 import types
 
