@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-TUTORIALS = sorted((Path(__file__).parent.parent / 'tutorials').glob('*.md'))
+TUTORIALS = sorted((Path(__file__).parent.parent / 'tutorials').glob('[0-9]*.md'))
 BLOCK = re.compile(r'```python\n(.*?)```', re.S)
 
 
