@@ -252,3 +252,15 @@ def test_in_place_update_of_a_leaf_requires_no_grad():
     with minicls.no_grad():
         w.add_(1)
     np.testing.assert_allclose(w.numpy(), 2.0)
+
+
+def test_the_profiler_times_each_op_forward_and_backward():
+    x = minicls.randn(64, 64, requires_grad=True)
+    with minicls.autograd.profile() as prof:
+        (x @ x).exp().sum().backward()
+    assert prof.calls[('MatMul', 'forward')] == 1 and prof.calls[('MatMul', 'backward')] == 1
+    assert prof.calls[('Exp', 'forward')] == 1 and prof.times[('MatMul', 'backward')] > 0
+    table = prof.table()
+    assert 'MatMul' in table and 'Exp' in table and 'total' in table
+    (x * 2).sum().backward()  # outside the block: nothing more recorded
+    assert ('Mul', 'forward') not in prof.calls

@@ -22,6 +22,7 @@ input's dtype, and a gradient of the wrong shape or kind is reported with the op
 import numpy as np
 
 from .. import backend
+from . import profiler
 from .grad_mode import is_grad_enabled
 
 
@@ -92,11 +93,15 @@ class Function:
         _check_same_device(cls, inputs)
         record = is_grad_enabled() and any(x.requires_grad for x in inputs)
         ctx = Context(cls, inputs) if record else _NoGradContext()
+        prof = profiler.current()
+        start = prof and prof.clock()
         try:
             out = cls.forward(ctx, *[x.data for x in inputs], **params)
         except (ValueError, IndexError) as err:  # e.g. shapes that do not broadcast
             shapes = ' and '.join(str(tuple(x.shape)) for x in inputs)
             raise RuntimeError(f'{cls.__name__}: {err} (input shapes {shapes})') from err
+        if prof:
+            prof.record(cls.__name__, 'forward', start)
         if isinstance(out, np.generic):  # NumPy turns 0-d results into scalars: undo that
             out = backend.get_array_module(inputs[0].data).asarray(out)
         result = Tensor(out)
@@ -117,7 +122,11 @@ def _check_same_device(cls, inputs):
 def run_backward(ctx, grad_output):
     """Call ``ctx.function.backward`` and return one checked gradient per input (or None)."""
     op = ctx.function.__name__
+    prof = profiler.current()
+    start = prof and prof.clock()
     grads = ctx.function.backward(ctx, grad_output)
+    if prof:
+        prof.record(op, 'backward', start)
     if not isinstance(grads, tuple):
         grads = (grads,)
     if len(grads) != len(ctx.inputs):
