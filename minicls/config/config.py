@@ -75,7 +75,7 @@ def merge_dicts(child, base, allow_list_keys=False):
             if not isinstance(old, mergeable):
                 raise TypeError(
                     f'{key}={value!r} in the child config cannot be merged into the base value '
-                    f'{old!r}, because that is a {type(old).__name__}, not a dict. Add '
+                    f'{old!r}, which is of type {type(old).__name__}, not a dict. Add '
                     f'`{DELETE_KEY}=True` to the child dict to replace the base value.')
             merged[slot] = merge_dicts(value, old, allow_list_keys)
         else:
