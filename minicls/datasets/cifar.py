@@ -135,7 +135,8 @@ class CIFAR100(CIFAR10):
         'leopard', 'lion', 'lizard', 'lobster', 'man', 'maple_tree', 'motorcycle', 'mountain',
         'mouse', 'mushroom', 'oak_tree', 'orange', 'orchid', 'otter', 'palm_tree', 'pear',
         'pickup_truck', 'pine_tree', 'plain', 'plate', 'poppy', 'porcupine', 'possum', 'rabbit',
-        'raccoon', 'ray', 'road', 'rocket', 'rose', 'sea', 'seal', 'shark', 'skunk',
+        'raccoon', 'ray', 'road', 'rocket', 'rose', 'sea', 'seal', 'shark', 'shrew', 'skunk',
         'skyscraper', 'snail', 'snake', 'spider', 'squirrel', 'streetcar', 'sunflower',
         'sweet_pepper', 'table', 'tank', 'telephone', 'television', 'tiger', 'tractor', 'train',
+        'trout',
         'tulip', 'turtle', 'wardrobe', 'whale', 'willow_tree', 'wolf', 'woman', 'worm')}
