@@ -1,0 +1,124 @@
+"""Downloads from a local HTTP server on 127.0.0.1, MD5 checks, and safe extraction."""
+import functools
+import hashlib
+import http.server
+import io
+import pickle
+import tarfile
+import threading
+import zipfile
+
+import numpy as np
+import pytest
+
+from minicls.datasets import CIFAR10
+from minicls.datasets.utils import (calculate_md5, download_and_extract_archive, download_url,
+                                    extract_archive)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server(tmp_path):
+    """Serve tmp_path/www over HTTP; yields (folder, base url)."""
+    www = tmp_path / 'www'
+    www.mkdir()
+    handler = functools.partial(_QuietHandler, directory=str(www))
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield www, f'http://127.0.0.1:{httpd.server_address[1]}'
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def make_tar(path, files, extra=()):
+    """A .tar.gz with ``files`` ({name: bytes}) plus raw TarInfo members in ``extra``."""
+    with tarfile.open(path, 'w:gz') as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for info in extra:
+            tar.addfile(info)
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def test_download_good_archive_and_extract(server, tmp_path):
+    www, url = server
+    md5 = make_tar(www / 'data.tar.gz', {'data/a.txt': b'hello', 'data/sub/b.bin': b'\x00\x01'})
+    out = tmp_path / 'out'
+    download_and_extract_archive(f'{url}/data.tar.gz', str(out), md5=md5, progress=False)
+    assert (out / 'data' / 'a.txt').read_bytes() == b'hello'
+    assert (out / 'data' / 'sub' / 'b.bin').read_bytes() == b'\x00\x01'
+    assert calculate_md5(str(out / 'data.tar.gz')) == md5
+    assert not list(out.glob('*.part'))
+
+
+def test_bad_md5_raises_and_leaves_nothing(server, tmp_path):
+    www, url = server
+    make_tar(www / 'data.tar.gz', {'a.txt': b'hello'})
+    out = tmp_path / 'out'
+    with pytest.raises(RuntimeError, match='MD5 mismatch'):
+        download_url(f'{url}/data.tar.gz', str(out), md5='0' * 32, progress=False)
+    assert list(out.iterdir()) == []
+
+
+def test_unreachable_url_is_a_clear_error(server, tmp_path):
+    _, url = server
+    with pytest.raises(RuntimeError, match='Failed to download .*missing.tar.gz'):
+        download_url(f'{url}/missing.tar.gz', str(tmp_path / 'out'), progress=False)
+    assert list((tmp_path / 'out').iterdir()) == []
+
+
+def test_archive_escaping_the_target_is_refused(server, tmp_path):
+    www, url = server
+    md5 = make_tar(www / 'evil.tar.gz', {'ok.txt': b'fine', '../escaped.txt': b'gotcha'})
+    out = tmp_path / 'out'
+    with pytest.raises(ValueError, match=r'\.\./escaped\.txt'):
+        download_and_extract_archive(f'{url}/evil.tar.gz', str(out), md5=md5, progress=False)
+    assert not (tmp_path / 'escaped.txt').exists()
+    assert not (out / 'ok.txt').exists()  # nothing extracted at all
+
+
+@pytest.mark.parametrize('kind', ['abs', 'symlink', 'hardlink', 'fifo'])
+def test_tar_links_absolute_paths_and_special_files_are_refused(tmp_path, kind):
+    info = tarfile.TarInfo({'abs': '/tmp/abs.txt'}.get(kind, 'member'))
+    if kind == 'symlink':
+        info.type, info.linkname = tarfile.SYMTYPE, '/etc/passwd'
+    elif kind == 'hardlink':
+        info.type, info.linkname = tarfile.LNKTYPE, '../../outside'
+    elif kind == 'fifo':
+        info.type = tarfile.FIFOTYPE
+    make_tar(tmp_path / 'x.tar.gz', {'good.txt': b'1'}, extra=[info])
+    with pytest.raises(ValueError, match='Refusing'):
+        extract_archive(str(tmp_path / 'x.tar.gz'), str(tmp_path / 'out'))
+    assert not (tmp_path / 'out' / 'good.txt').exists()
+
+
+def test_zip_extract_and_refuse(tmp_path):
+    with zipfile.ZipFile(tmp_path / 'ok.zip', 'w') as z:
+        z.writestr('d/x.txt', 'zipped')
+    extract_archive(str(tmp_path / 'ok.zip'), str(tmp_path / 'out'))
+    assert (tmp_path / 'out' / 'd' / 'x.txt').read_text() == 'zipped'
+    with zipfile.ZipFile(tmp_path / 'bad.zip', 'w') as z:
+        z.writestr('../../x.txt', 'zipped')
+    with pytest.raises(ValueError, match='outside'):
+        extract_archive(str(tmp_path / 'bad.zip'), str(tmp_path / 'out2'))
+
+
+def test_cifar10_download_true_fetches_checks_and_reads(server, tmp_path, monkeypatch):
+    www, url = server
+    data = np.arange(3 * 3072, dtype=np.uint8).reshape(3, 3072) % 251
+    batch = pickle.dumps({b'data': data, b'labels': [2, 0, 9]})
+    md5 = make_tar(www / 'cifar-10-python.tar.gz', {'cifar-10-batches-py/test_batch': batch})
+    monkeypatch.setattr(CIFAR10, 'url', f'{url}/cifar-10-python.tar.gz')
+    monkeypatch.setattr(CIFAR10, 'tgz_md5', md5)
+    ds = CIFAR10(data_root=str(tmp_path / 'c10'), split='test', download=True)
+    assert len(ds) == 3 and ds.get_gt_labels().tolist() == [2, 0, 9]
+    np.testing.assert_array_equal(ds[2]['img'].transpose(2, 0, 1).reshape(-1), data[2])
+    monkeypatch.setattr(CIFAR10, 'tgz_md5', '1' * 32)  # already there: no new download
+    assert len(CIFAR10(data_root=str(tmp_path / 'c10'), split='test')) == 3
