@@ -223,3 +223,14 @@ def test_custom_clear_errors(tmp_path, image_tree):
         ds[idx]
     with pytest.raises(IndexError):
         ds[len(ds)]
+
+
+def test_numpy1_era_cifar_pickle_loads(tmp_path):
+    """Official batches were written by NumPy 1.x, which names ``numpy.core.multiarray``."""
+    data = np.arange(3072, dtype=np.uint8).reshape(1, 3072)
+    raw = pickle.dumps({'data': data, 'labels': [7]}, protocol=2)
+    old = raw.replace(b'numpy._core.multiarray', b'numpy.core.multiarray')
+    assert old != raw
+    loaded = safe_pickle_load(old)
+    np.testing.assert_array_equal(loaded['data'], data)
+    assert loaded['labels'] == [7]
