@@ -160,3 +160,21 @@ def test_build_dataloader_from_mmpretrain_dict(tmp_path):
         build_dataloader(dict(cfg, sampler=dict(type='InfiniteSampler')))
     with pytest.raises(KeyError, match='pseudo_collate'):
         build_dataloader(dict(cfg, collate_fn=dict(type='pseudo_collate')))
+
+
+def test_process_workers_give_the_same_batches_and_errors():
+    ds = ToyDataset(23, pipeline=PIPE)
+    threads = list(DataLoader(ds, batch_size=4, shuffle=True, seed=1, num_workers=2))
+    procs = list(DataLoader(ds, batch_size=4, shuffle=True, seed=1, num_workers=2,
+                            worker_type='process'))
+    assert len(procs) == 6
+    for a, b in zip(threads, procs):
+        np.testing.assert_array_equal(a['inputs'], b['inputs'])
+        assert a['img_path'] == b['img_path']
+    bad = DataLoader(ToyDataset(6, fail_at=5, pipeline=[dict(type='PackInputs')]), batch_size=2,
+                     num_workers=2, worker_type='process')
+    with pytest.raises(ValueError, match='boom at 5') as info:
+        list(bad)
+    assert '__getitem__' in str(info.value.__cause__)  # the worker's traceback, as text
+    with pytest.raises(ValueError, match='worker_type'):
+        DataLoader(ds, worker_type='fiber')

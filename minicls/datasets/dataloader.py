@@ -11,11 +11,16 @@ the model) release Python's GIL. Results come back in order, and each batch seed
 transforms' random generator from ``(seed, epoch, batch index)`` first, so a run gives the same
 batches with 0, 1 or 8 workers. An exception in a worker is re-raised in the training loop,
 with its original traceback and a note saying which batch failed.
+
+Decoding many small JPEG files is mostly Python code inside Pillow, which holds the GIL; for
+that case ``worker_type='process'`` makes batches in worker processes instead (same batches,
+same order; each process gets its own copy of the dataset once, at start).
 """
 import collections
 import itertools
 import math
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 
@@ -73,20 +78,24 @@ class DataLoader:
         seed (int | None): base seed for shuffling and augmentation; None picks one at random.
         collate_fn (callable | None): list of samples -> batch; default :func:`default_collate`.
         prefetch (int): batches queued ahead per worker.
+        worker_type (str): ``'thread'`` (default) or ``'process'``.
 
     The epoch advances by one each time the loader is iterated; :meth:`set_epoch` sets it
     (the runner calls it at the start of each epoch, so resumed runs shuffle the same way).
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, num_workers=0,
-                 seed=None, collate_fn=None, prefetch=2):
+                 seed=None, collate_fn=None, prefetch=2, worker_type='thread'):
         if int(batch_size) < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
         if int(num_workers) < 0:
             raise ValueError(f'num_workers must be >= 0, got {num_workers}')
         if int(prefetch) < 1:
             raise ValueError(f'prefetch must be >= 1, got {prefetch}')
+        if worker_type not in ('thread', 'process'):
+            raise ValueError(f"worker_type must be 'thread' or 'process', got {worker_type!r}")
         self.dataset = dataset
+        self.worker_type = worker_type
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -128,24 +137,36 @@ class DataLoader:
             for index, indices in enumerate(batches):
                 yield self.load_batch(epoch, index, indices)
         else:
-            yield from self._iter_threads(epoch, batches)
+            yield from self._iter_workers(epoch, batches)
 
-    def _iter_threads(self, epoch, batches):
+    def _make_pool(self):
+        if self.worker_type == 'thread':
+            return ThreadPoolExecutor(self.num_workers, thread_name_prefix='minicls-data'), \
+                self.load_batch
+        # Each process receives this loader once (through the initializer), not with each batch.
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context('fork' if 'fork' in methods else None)
+        pool = ProcessPoolExecutor(self.num_workers, mp_context=context,
+                                   initializer=_init_process_worker, initargs=(self,))
+        return pool, _load_batch_in_process
+
+    def _iter_workers(self, epoch, batches):
         jobs = enumerate(batches)
-        with ThreadPoolExecutor(self.num_workers, thread_name_prefix='minicls-data') as pool:
+        pool, load = self._make_pool()
+        with pool:
             queue = collections.deque(
-                (index, pool.submit(self.load_batch, epoch, index, indices))
+                (index, pool.submit(load, epoch, index, indices))
                 for index, indices in itertools.islice(jobs, self.num_workers * self.prefetch))
             try:
                 while queue:
                     index, future = queue.popleft()
                     for nxt, indices in itertools.islice(jobs, 1):  # keep the queue full
-                        queue.append((nxt, pool.submit(self.load_batch, epoch, nxt, indices)))
+                        queue.append((nxt, pool.submit(load, epoch, nxt, indices)))
                     try:
                         batch = future.result()
                     except Exception as err:
                         if hasattr(err, 'add_note'):  # Python 3.11+
-                            err.add_note(f'(raised in a DataLoader worker thread while making '
+                            err.add_note(f'(raised in a DataLoader worker while making '
                                          f'batch {index} of epoch {epoch}, samples '
                                          f'{batches[index][:8].tolist()}...)')
                         raise
@@ -160,10 +181,22 @@ class DataLoader:
                 f'drop_last={self.drop_last}, num_workers={self.num_workers}, seed={self.seed})')
 
 
+_PROCESS_LOADER = None  # the loader a worker process serves (set by the pool's initializer)
+
+
+def _init_process_worker(loader):
+    global _PROCESS_LOADER
+    _PROCESS_LOADER = loader
+
+
+def _load_batch_in_process(epoch, index, indices):
+    return _PROCESS_LOADER.load_batch(epoch, index, indices)
+
+
 _COLLATE_FNS = {'default_collate': default_collate}
 _SAMPLERS = ('DefaultSampler', 'SequentialSampler', 'RandomSampler')
 _LOADER_KEYS = {'batch_size', 'num_workers', 'dataset', 'sampler', 'collate_fn', 'drop_last',
-                'shuffle', 'seed', 'prefetch', 'prefetch_factor',
+                'shuffle', 'seed', 'prefetch', 'prefetch_factor', 'worker_type',
                 'persistent_workers', 'pin_memory'}  # the last two are accepted and ignored
 
 
@@ -218,4 +251,5 @@ def build_dataloader(cfg, seed=None):
         dataset, batch_size=cfg.get('batch_size', 1), shuffle=shuffle,
         drop_last=cfg.get('drop_last', False), num_workers=cfg.get('num_workers', 0),
         seed=cfg.get('seed', seed), collate_fn=_build_collate(cfg.get('collate_fn')),
-        prefetch=cfg.get('prefetch', cfg.get('prefetch_factor', 2)))
+        prefetch=cfg.get('prefetch', cfg.get('prefetch_factor', 2)),
+        worker_type=cfg.get('worker_type', 'thread'))

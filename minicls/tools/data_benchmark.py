@@ -5,7 +5,7 @@
 
 Runs the CIFAR training pipeline (LoadImageFromFile decoding JPEG, RandomCrop(32, padding=4),
 RandomFlip, PackInputs, collate into (N, 3, 32, 32) uint8 batches) through the DataLoader
-with each number of workers, and prints images/s. The figure to compare it with is what
+with each number of workers (threads and processes), and prints images/s. The figure to compare it with is what
 training consumes (tens to hundreds of images/s for a ResNet on a CPU).
 """
 import argparse
@@ -21,9 +21,9 @@ CIFAR_TRAIN_PIPELINE = [
 ]
 
 
-def measure(dataset, batch_size, num_workers, max_images):
+def measure(dataset, batch_size, num_workers, max_images, worker_type='thread'):
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=num_workers,
-                        seed=0)
+                        seed=0, worker_type=worker_type)
     n, start = 0, time.perf_counter()
     for batch in loader:
         n += len(batch['inputs'])
@@ -38,6 +38,8 @@ def main(argv=None):
                         help='a folder with one sub-folder of images per class')
     parser.add_argument('--batch-size', type=int, default=128)
     parser.add_argument('--workers', type=int, nargs='+', default=[0, 2])
+    parser.add_argument('--worker-types', nargs='+', default=['thread', 'process'],
+                        choices=['thread', 'process'])
     parser.add_argument('--max-images', type=int, default=10000,
                         help='stop each measurement after this many images')
     args = parser.parse_args(argv)
@@ -45,10 +47,13 @@ def main(argv=None):
     dataset = CustomDataset(data_root=args.data_root, pipeline=CIFAR_TRAIN_PIPELINE)
     print(f'{len(dataset)} images in {len(dataset.CLASSES)} classes, indexed in '
           f'{time.perf_counter() - start:.2f} s')
-    for workers in args.workers:
-        n, seconds = measure(dataset, args.batch_size, workers, args.max_images)
-        print(f'num_workers={workers}: {n} images in {seconds:.2f} s = {n / seconds:,.0f} '
-              f'images/s (batch {args.batch_size})')
+    runs = [(w, t) for w in args.workers for t in (args.worker_types if w else ['-'])]
+    for workers, kind in runs:
+        n, seconds = measure(dataset, args.batch_size, workers, args.max_images,
+                             kind if workers else 'thread')
+        what = f'num_workers={workers}' + (f' {kind} workers' if workers else '')
+        print(f'{what}: {n} images in {seconds:.2f} s = {n / seconds:,.0f} images/s '
+              f'(batch {args.batch_size})')
 
 
 if __name__ == '__main__':
