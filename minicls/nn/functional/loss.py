@@ -101,6 +101,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction='mean
                              weight, ignore_index, reduction, label_smoothing)
         return loss.squeeze(0) if reduction == 'none' else loss
     c = input.shape[1]
+    if weight is not None and tuple(weight.shape) != (c,):
+        raise ValueError(f'cross_entropy: weight should hold one value per class, shape ({c},), '
+                         f'got {tuple(weight.shape)}')
     logp = _F.log_softmax(input, 1)
     w = None if weight is None else weight.reshape((1, c) + (1,) * (input.ndim - 2))
     if target.is_floating_point():

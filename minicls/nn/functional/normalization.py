@@ -104,13 +104,13 @@ class BatchNorm(Function):
             m = xc.shape[0] * xc.shape[2]
             sum_dy_xc = xp.einsum('ncl,ncl->c', g3, xc)
             gx = None
-            if need_x:  # dx = k1 * dy + k2 * xc + k3, per-channel k's from the closed form
+            if need_x:  # dx = k1 * (dy - sum(dy) / m - xc * k2): one new array, in place after
                 k1 = weight * inv_std
-                k2 = -k1 * inv_std * inv_std * sum_dy_xc / m
-                k3 = -k1 * sum_dy / m
-                gx = g3 * k1[:, None]
-                gx += xc * k2[:, None]
-                gx += k3[:, None]
+                k2 = inv_std * inv_std * sum_dy_xc / m
+                gx = xc * k2[:, None]
+                gx += (sum_dy / m)[:, None]
+                xp.subtract(g3, gx, out=gx)
+                gx *= k1[:, None]
                 gx = gx.reshape(ctx.shape)
             gw = sum_dy_xc * inv_std if need_w else None
             return gx, gw, sum_dy if need_b else None
