@@ -18,7 +18,7 @@ def _pair(x):
 
 
 class Conv2d(Module):
-    """``out[n, o] = bias[o] + sum_c weight[o, c] (*) input[n, g*C/groups + c]`` (cross-correlation).
+    """``out[n, o] = bias[o] + sum_c weight[o, c] (*) input[n, c]`` (cross-correlation).
 
     Shapes: input ``(N, in_channels, H, W)`` -> output ``(N, out_channels, H_out, W_out)`` with
     ``H_out = floor((H + 2*padding - dilation*(kernel-1) - 1) / stride) + 1`` (same for W).
