@@ -1,1 +1,4 @@
+"""``minicls.evaluation``: metrics (``METRICS``)."""
+from .metrics import Accuracy
 
+__all__ = ['Accuracy']

@@ -1,1 +1,6 @@
+"""Backbones: networks that turn images into feature maps (a tuple, one per stage)."""
+from .resnet import BasicBlock, Bottleneck, ResLayer, ResNet, ResNetV1c, ResNetV1d
+from .resnet_cifar import ResNet_CIFAR
 
+__all__ = ['ResNet', 'ResNetV1c', 'ResNetV1d', 'ResNet_CIFAR', 'BasicBlock', 'Bottleneck',
+           'ResLayer']

@@ -1,0 +1,4 @@
+"""Metrics (registered in ``METRICS``)."""
+from .single_label import Accuracy
+
+__all__ = ['Accuracy']

@@ -1,0 +1,398 @@
+"""ResNet (He et al., 2016), with mmpretrain's arguments, attribute names and weight keys.
+
+The network is a stem (a strided 7x7 conv, BN, ReLU and a max-pool: 224 -> 56 pixels) and
+four stages ``layer1..layer4``. Each stage is a ``ResLayer``: a Sequential of residual blocks,
+
+    out = relu(F(x) + shortcut(x))
+
+where ``F`` is two 3x3 convs (``BasicBlock``, ResNet-18/34) or 1x1-3x3-1x1 convs that squeeze
+the channels by 4 and expand them back (``Bottleneck``, ResNet-50/101/152). The first block of
+a stage halves the resolution (stride 2, except stage 1) and changes the channel count, so its
+shortcut is a 1x1 conv + BN (``downsample``). Channels: 64, 128, 256, 512 (x4 for Bottleneck).
+
+The attribute names (``conv1``, ``bn1``, ``layer1.0.conv2``, ``layer2.0.downsample.0``...)
+are torchvision's and mmpretrain's, so their weight files load by name.
+"""
+from minicls import nn
+from minicls.nn import ConvModule, build_activation_layer, build_conv_layer, build_norm_layer
+from minicls.registry import MODELS
+
+from ..base_module import BaseModule, constant_init
+from ..utils.drop_path import DropPath
+
+__all__ = ['BasicBlock', 'Bottleneck', 'ResLayer', 'ResNet', 'ResNetV1c', 'ResNetV1d',
+           'get_expansion', 'is_batch_norm']
+
+eps = 1.0e-5
+
+
+def is_batch_norm(module):
+    """True for BatchNorm1d/2d/... (any class deriving from one named ``_BatchNorm``)."""
+    return any(cls.__name__ == '_BatchNorm' for cls in type(module).__mro__)
+
+
+class BasicBlock(BaseModule):
+    """Two 3x3 convs: ``relu(bn2(conv2(relu(bn1(conv1(x))))) + identity)``.
+
+    ``conv1`` carries the stride (and dilation). ``expansion`` must be 1 (out = mid).
+    ``style`` and ``with_cp`` are accepted for compatibility and have no effect here.
+    """
+
+    def __init__(self, in_channels, out_channels, expansion=1, stride=1, dilation=1,
+                 downsample=None, style='pytorch', with_cp=False, conv_cfg=None,
+                 norm_cfg=dict(type='BN'), drop_path_rate=0.0,
+                 act_cfg=dict(type='ReLU', inplace=True), init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.expansion = expansion
+        assert self.expansion == 1, f'BasicBlock needs expansion 1, got {expansion}'
+        assert out_channels % expansion == 0
+        self.mid_channels = out_channels // expansion
+        self.stride = stride
+        self.dilation = dilation
+        self.style = style
+        self.with_cp = with_cp
+        self.conv_cfg = conv_cfg
+        self.norm_cfg = norm_cfg
+
+        self.norm1_name, norm1 = build_norm_layer(norm_cfg, self.mid_channels, postfix=1)
+        self.norm2_name, norm2 = build_norm_layer(norm_cfg, out_channels, postfix=2)
+        self.conv1 = build_conv_layer(conv_cfg, in_channels, self.mid_channels, 3,
+                                      stride=stride, padding=dilation, dilation=dilation,
+                                      bias=False)
+        self.add_module(self.norm1_name, norm1)
+        self.conv2 = build_conv_layer(conv_cfg, self.mid_channels, out_channels, 3, padding=1,
+                                      bias=False)
+        self.add_module(self.norm2_name, norm2)
+        self.relu = build_activation_layer(act_cfg)
+        self.downsample = downsample
+        self.drop_path = DropPath(drop_prob=drop_path_rate) if drop_path_rate > eps \
+            else nn.Identity()
+
+    @property
+    def norm1(self):
+        return getattr(self, self.norm1_name)
+
+    @property
+    def norm2(self):
+        return getattr(self, self.norm2_name)
+
+    def forward(self, x):
+        identity = x
+        out = self.relu(self.norm1(self.conv1(x)))
+        out = self.norm2(self.conv2(out))
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out = self.drop_path(out) + identity
+        return self.relu(out)
+
+
+class Bottleneck(BaseModule):
+    """1x1 (in -> mid), 3x3 (mid -> mid), 1x1 (mid -> out) convs, ``mid = out // expansion``.
+
+    ``style='pytorch'`` puts the stride on the 3x3 conv (torchvision, "ResNet v1.5");
+    ``'caffe'`` puts it on the first 1x1 conv (the original paper).
+    """
+
+    def __init__(self, in_channels, out_channels, expansion=4, stride=1, dilation=1,
+                 downsample=None, style='pytorch', with_cp=False, conv_cfg=None,
+                 norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU', inplace=True),
+                 drop_path_rate=0.0, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        assert style in ('pytorch', 'caffe'), f"style must be 'pytorch' or 'caffe', got {style!r}"
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.expansion = expansion
+        assert out_channels % expansion == 0
+        self.mid_channels = out_channels // expansion
+        self.stride = stride
+        self.dilation = dilation
+        self.style = style
+        self.with_cp = with_cp
+        self.conv_cfg = conv_cfg
+        self.norm_cfg = norm_cfg
+        self.conv1_stride, self.conv2_stride = (1, stride) if style == 'pytorch' else (stride, 1)
+
+        self.norm1_name, norm1 = build_norm_layer(norm_cfg, self.mid_channels, postfix=1)
+        self.norm2_name, norm2 = build_norm_layer(norm_cfg, self.mid_channels, postfix=2)
+        self.norm3_name, norm3 = build_norm_layer(norm_cfg, out_channels, postfix=3)
+        self.conv1 = build_conv_layer(conv_cfg, in_channels, self.mid_channels, 1,
+                                      stride=self.conv1_stride, bias=False)
+        self.add_module(self.norm1_name, norm1)
+        self.conv2 = build_conv_layer(conv_cfg, self.mid_channels, self.mid_channels, 3,
+                                      stride=self.conv2_stride, padding=dilation,
+                                      dilation=dilation, bias=False)
+        self.add_module(self.norm2_name, norm2)
+        self.conv3 = build_conv_layer(conv_cfg, self.mid_channels, out_channels, 1, bias=False)
+        self.add_module(self.norm3_name, norm3)
+        self.relu = build_activation_layer(act_cfg)
+        self.downsample = downsample
+        self.drop_path = DropPath(drop_prob=drop_path_rate) if drop_path_rate > eps \
+            else nn.Identity()
+
+    @property
+    def norm1(self):
+        return getattr(self, self.norm1_name)
+
+    @property
+    def norm2(self):
+        return getattr(self, self.norm2_name)
+
+    @property
+    def norm3(self):
+        return getattr(self, self.norm3_name)
+
+    def forward(self, x):
+        identity = x
+        out = self.relu(self.norm1(self.conv1(x)))
+        out = self.relu(self.norm2(self.conv2(out)))
+        out = self.norm3(self.conv3(out))
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out = self.drop_path(out) + identity
+        return self.relu(out)
+
+
+def get_expansion(block, expansion=None):
+    """``expansion`` if given, else the block's own (BasicBlock 1, Bottleneck 4)."""
+    if isinstance(expansion, int):
+        assert expansion > 0
+        return expansion
+    if expansion is not None:
+        raise TypeError(f'expansion must be an integer or None, got {expansion!r}')
+    if hasattr(block, 'expansion'):
+        return block.expansion
+    if issubclass(block, BasicBlock):
+        return 1
+    if issubclass(block, Bottleneck):
+        return 4
+    raise TypeError(f'expansion is not specified for {block.__name__}')
+
+
+class ResLayer(nn.Sequential):
+    """One stage: ``num_blocks`` blocks (children ``'0'``, ``'1'``...).
+
+    The first block gets ``stride`` and, when the shape changes, a ``downsample`` shortcut:
+    1x1 conv (stride) + norm, or with ``avg_down`` an AvgPool (stride) + stride-1 1x1 conv +
+    norm. ``drop_path_rate`` is one float or a list with one rate per block.
+    """
+
+    def __init__(self, block, num_blocks, in_channels, out_channels, expansion=None, stride=1,
+                 avg_down=False, conv_cfg=None, norm_cfg=dict(type='BN'), drop_path_rate=0.0,
+                 **kwargs):
+        self.block = block
+        self.expansion = get_expansion(block, expansion)
+        if isinstance(drop_path_rate, float):
+            drop_path_rate = [drop_path_rate] * num_blocks
+        assert len(drop_path_rate) == num_blocks, \
+            'Please check the length of drop_path_rate'
+
+        downsample = None
+        if stride != 1 or in_channels != out_channels:
+            downsample = []
+            conv_stride = stride
+            if avg_down and stride != 1:
+                conv_stride = 1
+                downsample.append(nn.AvgPool2d(kernel_size=stride, stride=stride,
+                                               ceil_mode=True, count_include_pad=False))
+            downsample.extend([
+                build_conv_layer(conv_cfg, in_channels, out_channels, kernel_size=1,
+                                 stride=conv_stride, bias=False),
+                build_norm_layer(norm_cfg, out_channels)[1]])
+            downsample = nn.Sequential(*downsample)
+
+        layers = [block(in_channels=in_channels, out_channels=out_channels,
+                        expansion=self.expansion, stride=stride, downsample=downsample,
+                        conv_cfg=conv_cfg, norm_cfg=norm_cfg, drop_path_rate=drop_path_rate[0],
+                        **kwargs)]
+        for i in range(1, num_blocks):
+            layers.append(block(in_channels=out_channels, out_channels=out_channels,
+                                expansion=self.expansion, stride=1, conv_cfg=conv_cfg,
+                                norm_cfg=norm_cfg, drop_path_rate=drop_path_rate[i], **kwargs))
+        super().__init__(*layers)
+
+
+@MODELS.register_module()
+class ResNet(BaseModule):
+    """ResNet backbone. Returns a tuple of the stage outputs listed in ``out_indices``.
+
+    Args (mmpretrain's, same defaults):
+        depth (int): 18, 34, 50, 101 or 152.
+        in_channels (int): input channels. Default 3.
+        stem_channels (int): stem output channels. Default 64.
+        base_channels (int): stage-1 width; stage i has ``base * 2**i * expansion`` channels.
+        expansion (int, optional): block expansion; None -> the block's own.
+        num_stages (int): 1-4 stages. Default 4.
+        strides, dilations (tuple[int]): of the first block of each stage.
+        out_indices (tuple[int]): which stages to return (0-based). Default (3,).
+        style (str): 'pytorch' (stride on the 3x3 conv) or 'caffe' (on the 1x1).
+        deep_stem (bool): three 3x3 ConvModules instead of the 7x7 conv (``self.stem``).
+        avg_down (bool): AvgPool + stride-1 conv in the downsample shortcuts.
+        frozen_stages (int): -1 none; 0 freezes the stem; k the stem and layer1..layerk
+            (``requires_grad=False`` and BN kept in eval mode).
+        conv_cfg (dict, optional), norm_cfg (dict): how convs and norms are built.
+        norm_eval (bool): keep every BN in eval mode during training (frozen statistics).
+        with_cp (bool): gradient checkpointing in PyTorch; accepted and ignored here.
+        zero_init_residual (bool): zero the last norm of each block in ``init_weights()`` so
+            every block starts as the identity.
+        init_cfg: Kaiming on convs, 1/0 on norms.
+        drop_path_rate (float): stochastic depth, growing linearly to this over all blocks.
+    """
+
+    arch_settings = {
+        18: (BasicBlock, (2, 2, 2, 2)),
+        34: (BasicBlock, (3, 4, 6, 3)),
+        50: (Bottleneck, (3, 4, 6, 3)),
+        101: (Bottleneck, (3, 4, 23, 3)),
+        152: (Bottleneck, (3, 8, 36, 3)),
+    }
+
+    def __init__(self, depth, in_channels=3, stem_channels=64, base_channels=64,
+                 expansion=None, num_stages=4, strides=(1, 2, 2, 2), dilations=(1, 1, 1, 1),
+                 out_indices=(3, ), style='pytorch', deep_stem=False, avg_down=False,
+                 frozen_stages=-1, conv_cfg=None, norm_cfg=dict(type='BN', requires_grad=True),
+                 norm_eval=False, with_cp=False, zero_init_residual=True,
+                 init_cfg=[dict(type='Kaiming', layer=['Conv2d']),
+                           dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])],
+                 drop_path_rate=0.0):
+        super().__init__(init_cfg)
+        if depth not in self.arch_settings:
+            raise KeyError(f'invalid depth {depth} for resnet')
+        self.depth = depth
+        self.stem_channels = stem_channels
+        self.base_channels = base_channels
+        self.num_stages = num_stages
+        assert 1 <= num_stages <= 4, f'num_stages must be 1..4, got {num_stages}'
+        self.strides = strides
+        self.dilations = dilations
+        assert len(strides) == len(dilations) == num_stages, \
+            'strides and dilations need one entry per stage'
+        self.out_indices = out_indices
+        assert max(out_indices) < num_stages, \
+            f'out_indices {out_indices} must be < num_stages {num_stages}'
+        self.style = style
+        self.deep_stem = deep_stem
+        self.avg_down = avg_down
+        self.frozen_stages = frozen_stages
+        self.conv_cfg = conv_cfg
+        self.norm_cfg = norm_cfg
+        self.with_cp = with_cp
+        self.norm_eval = norm_eval
+        self.zero_init_residual = zero_init_residual
+        self.block, stage_blocks = self.arch_settings[depth]
+        self.stage_blocks = stage_blocks[:num_stages]
+        self.expansion = get_expansion(self.block, expansion)
+
+        self._make_stem_layer(in_channels, stem_channels)
+
+        self.res_layers = []
+        _in_channels = stem_channels
+        _out_channels = base_channels * self.expansion
+        # stochastic depth: rates rising linearly from 0 to drop_path_rate over all blocks
+        total = sum(self.stage_blocks)
+        dpr = [drop_path_rate * i / (total - 1) if total > 1 else 0.0 for i in range(total)]
+        for i, num_blocks in enumerate(self.stage_blocks):
+            res_layer = self.make_res_layer(
+                block=self.block, num_blocks=num_blocks, in_channels=_in_channels,
+                out_channels=_out_channels, expansion=self.expansion, stride=strides[i],
+                dilation=dilations[i], style=self.style, avg_down=self.avg_down,
+                with_cp=with_cp, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
+                drop_path_rate=dpr[:num_blocks])
+            _in_channels = _out_channels
+            _out_channels *= 2
+            dpr = dpr[num_blocks:]
+            layer_name = f'layer{i + 1}'
+            self.add_module(layer_name, res_layer)
+            self.res_layers.append(layer_name)
+
+        self._freeze_stages()
+        self.feat_dim = res_layer[-1].out_channels
+
+    def make_res_layer(self, **kwargs):
+        return ResLayer(**kwargs)
+
+    @property
+    def norm1(self):
+        return getattr(self, self.norm1_name)
+
+    def _make_stem_layer(self, in_channels, stem_channels):
+        if self.deep_stem:
+            self.stem = nn.Sequential(
+                ConvModule(in_channels, stem_channels // 2, kernel_size=3, stride=2, padding=1,
+                           conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, inplace=True),
+                ConvModule(stem_channels // 2, stem_channels // 2, kernel_size=3, stride=1,
+                           padding=1, conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
+                           inplace=True),
+                ConvModule(stem_channels // 2, stem_channels, kernel_size=3, stride=1,
+                           padding=1, conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
+                           inplace=True))
+        else:
+            self.conv1 = build_conv_layer(self.conv_cfg, in_channels, stem_channels,
+                                          kernel_size=7, stride=2, padding=3, bias=False)
+            self.norm1_name, norm1 = build_norm_layer(self.norm_cfg, stem_channels, postfix=1)
+            self.add_module(self.norm1_name, norm1)
+            self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+
+    def _freeze_stages(self):
+        """Put the stem and layer1..layer{frozen_stages} in eval mode, without gradients."""
+        if self.frozen_stages < 0:
+            return
+        stem = [self.stem] if self.deep_stem else [self.conv1, self.norm1]
+        stages = stem + [getattr(self, f'layer{i}') for i in range(1, self.frozen_stages + 1)]
+        for m in stages:
+            m.eval()
+            for param in m.parameters():
+                param.requires_grad = False
+
+    def init_weights(self):
+        super().init_weights()
+        if isinstance(self.init_cfg, dict) and self.init_cfg['type'] == 'Pretrained':
+            return  # loaded weights must not be overwritten
+        if self.zero_init_residual:
+            for m in self.modules():
+                if isinstance(m, Bottleneck):
+                    constant_init(m.norm3, 0)
+                elif isinstance(m, BasicBlock):
+                    constant_init(m.norm2, 0)
+
+    def forward(self, x):
+        if self.deep_stem:
+            x = self.stem(x)
+        else:
+            x = self.relu(self.norm1(self.conv1(x)))
+        x = self.maxpool(x)
+        outs = []
+        for i, layer_name in enumerate(self.res_layers):
+            x = getattr(self, layer_name)(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
+
+    def train(self, mode=True):
+        """Switch mode, then re-freeze the frozen stages and, with ``norm_eval``, every BN."""
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if is_batch_norm(m):
+                    m.eval()
+        return self
+
+
+@MODELS.register_module()
+class ResNetV1c(ResNet):
+    """ResNet with the deep stem (three 3x3 convs) instead of the 7x7 conv."""
+
+    def __init__(self, **kwargs):
+        super().__init__(deep_stem=True, avg_down=False, **kwargs)
+
+
+@MODELS.register_module()
+class ResNetV1d(ResNet):
+    """ResNet with the deep stem and AvgPool downsampling in the shortcuts."""
+
+    def __init__(self, **kwargs):
+        super().__init__(deep_stem=True, avg_down=True, **kwargs)
+
