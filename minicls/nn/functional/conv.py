@@ -1,0 +1,178 @@
+"""2-D convolution as one ``Function`` whose forward and backward are three GEMMs (BLAS).
+
+The layout (G groups, Cg = C/G input and Og = O/G output channels per group,
+K = Cg*KH*KW, P = OH*OW)::
+
+    cols = im2col(x)  as (G, K, N*P)      every window of every image, batch *inside* a row
+    y    = W @ cols                       (G, Og, K) @ (G, K, N*P) -> (G, Og, N*P) = (O, N, OH, OW)
+    dW   = gy @ cols^T                    (G, Og, N*P) @ (G, N*P, K) -> (G, Og, K)
+    dcols = W^T @ gy                      (G, K, Og) @ (G, Og, N*P) -> (G, K, N*P);  dx = col2im(dcols)
+
+Each GEMM reads ``cols`` as it lies in memory (``cols^T`` is a transposed *view*, which BLAS
+reads without a copy): the transposing copy of this big tensor is where naive NumPy convs
+lose most of their time. Putting the batch inside the columns (C, KH, KW, N, OH, OW) rather
+than in front (N, C, KH, KW, OH, OW) makes dW one GEMM summing over all N*P positions, instead
+of N per-image products to be summed afterwards (that intermediate (N, O, K) is 600 MB for a
+ResNet's 512-channel conv at batch 64). The price is a transpose of the small tensors y, gy
+and dx between (N, C, ...) and (C, N, ...). Groups (and depthwise, G = C) are the leading
+batch axis of ``matmul``. The columns are kept for backward (memory for speed:
+``RECOMPUTE_COLUMNS = True`` rebuilds them in backward instead).
+"""
+from ...autograd.function import Function
+from ...autograd.opspec import OpCase
+from ...backend import get_array_module
+from .im2col import col2im, im2col, pair
+
+RECOMPUTE_COLUMNS = False
+
+
+def _conv(lib, x, w, b=None, **kw):
+    return lib.nn.functional.conv2d(x, w, b, **kw)
+
+
+class Conv2d(Function):
+    """y[n, o] = b[o] + sum_{c, i, j} W[o, c, i, j] * x_pad[n, c, oh*SH + i*DH, ow*SW + j*DW]
+    (c running over the input channels of o's group). Inputs x (N, C, H, W), weight
+    (O, C/G, KH, KW), optional bias (O,); output (N, O, OH, OW)."""
+    cases = [
+        OpCase(lambda lib, x, w: _conv(lib, x, w, padding=1), [(2, 3, 5, 5), (4, 3, 3, 3)],
+               name='3x3-pad1'),
+        OpCase(lambda lib, x, w, b: _conv(lib, x, w, b, stride=2), [(2, 2, 7, 6), (3, 2, 3, 2),
+               (3,)], name='nonsquare-stride2-untiled-bias'),
+        OpCase(lambda lib, x, w: _conv(lib, x, w, stride=(2, 1), padding=(1, 2), dilation=2),
+               [(1, 1, 7, 6), (2, 1, 2, 3)], name='batch1-onechannel-dilation'),
+        OpCase(lambda lib, x, w, b: _conv(lib, x, w, b, groups=2, padding=1),
+               [(2, 4, 4, 5), (6, 2, 3, 3), (6,)], name='groups2'),
+        OpCase(lambda lib, x, w: _conv(lib, x, w, groups=3, stride=2, padding=1),
+               [(2, 3, 5, 5), (3, 1, 3, 3)], name='depthwise'),
+        OpCase(lambda lib, x, w: _conv(lib, x, w, padding='same', dilation=(1, 2)),
+               [(1, 2, 4, 5), (2, 2, 2, 2)], name='same-even-kernel'),
+        OpCase(lambda lib, x, w: _conv(lib, x, w), [(2, 3, 4, 4), (5, 3, 1, 1)], name='1x1'),
+    ]
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, *, stride, padding, dilation, groups):
+        xp = get_array_module(x)
+        n, c, h, w = x.shape
+        o, cg, kh, kw = weight.shape
+        g = groups
+        out_size = _conv_output_size((h, w), (kh, kw), stride, padding, dilation)
+        cols = _columns(x, (kh, kw), stride, padding, dilation, out_size, g)
+        w_mat = weight.reshape(g, o // g, cg * kh * kw)
+        y = xp.matmul(w_mat, cols)                                  # (G, Og, N*P)
+        y = y.reshape(o, n, *out_size).transpose(1, 0, 2, 3)        # (N, O, OH, OW) view
+        y = xp.ascontiguousarray(y)
+        if bias is not None:
+            y += bias.reshape(1, o, 1, 1)
+        if ctx.needs_input_grad:
+            ctx.geometry = ((kh, kw), stride, padding, dilation, out_size, g)
+            ctx.x_shape, ctx.has_bias = x.shape, bias is not None
+            ctx.w_mat = w_mat if ctx.needs_input_grad[0] else None
+            if ctx.needs_input_grad[1]:
+                ctx.x = x if RECOMPUTE_COLUMNS else None
+                ctx.cols = None if RECOMPUTE_COLUMNS else cols
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        xp = get_array_module(gy)
+        kernel, stride, padding, dilation, out_size, g = ctx.geometry
+        n, c = ctx.x_shape[:2]
+        o = gy.shape[1]
+        gy_t = xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(g, o // g, -1)
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gcols = xp.matmul(ctx.w_mat.transpose(0, 2, 1), gy_t)   # (G, K, N*P)
+            gcols = gcols.reshape((c,) + kernel + (n,) + out_size)  # (C, KH, KW, N, OH, OW)
+            gx_t = col2im(gcols, ctx.x_shape[2:], kernel, stride, dilation, padding)
+            gx = xp.ascontiguousarray(gx_t.transpose(1, 0, 2, 3))   # (C, N, ..) -> (N, C, ..)
+        if ctx.needs_input_grad[1]:
+            cols = ctx.cols
+            if cols is None:
+                cols = _columns(ctx.x, kernel, stride, padding, dilation, out_size, g)
+            gw = xp.matmul(gy_t, cols.transpose(0, 2, 1))           # (G, Og, K)
+            gw = gw.reshape((o, c // g) + kernel)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            gb = gy.sum(axis=(0, 2, 3))
+        return (gx, gw, gb) if ctx.has_bias else (gx, gw)
+
+
+def _columns(x, kernel, stride, padding, dilation, out_size, groups):
+    """im2col of x (N, C, H, W) in the (G, Cg*KH*KW, N*OH*OW) layout the GEMMs read."""
+    c = x.shape[1]
+    cols = im2col(x.transpose(1, 0, 2, 3), kernel, stride, dilation, padding, out_size)
+    return cols.reshape(groups, c // groups * kernel[0] * kernel[1], -1)
+
+
+def _conv_output_size(size, kernel, stride, padding, dilation):
+    top, bottom, left, right = padding
+    return tuple((s + p0 + p1 - d * (k - 1) - 1) // st + 1 for s, k, st, (p0, p1), d in
+                 zip(size, kernel, stride, ((top, bottom), (left, right)), dilation))
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation, as in PyTorch) of ``input`` (N, C, H, W) or (C, H, W)
+    with ``weight`` (O, C/groups, KH, KW). ``stride``, ``padding`` and ``dilation`` are ints or
+    pairs; ``padding`` may also be ``'valid'`` (0) or ``'same'`` (output size = input size,
+    stride 1 only; an odd total padding puts the extra row/column at the bottom/right).
+    Output size per axis: (size + 2*pad - dilation*(kernel-1) - 1) // stride + 1."""
+    unbatched = input.ndim == 3
+    if unbatched:
+        input = input.unsqueeze(0)
+    stride, dilation = pair(stride, 'stride'), pair(dilation, 'dilation')
+    _check_conv_args(input.shape, weight.shape, bias, stride, dilation, groups)
+    padding = _conv_padding(padding, weight.shape[2:], stride, dilation)
+    padded = (input.shape[2] + padding[0] + padding[1], input.shape[3] + padding[2] + padding[3])
+    effective = tuple(d * (k - 1) + 1 for k, d in zip(weight.shape[2:], dilation))
+    if padded[0] < effective[0] or padded[1] < effective[1]:
+        raise RuntimeError(f'conv2d: Calculated padded input size per channel: ({padded[0]} x '
+                           f'{padded[1]}). Kernel size: ({effective[0]} x {effective[1]}). '
+                           "Kernel size can't be greater than actual input size (pad the input "
+                           'or use a smaller kernel)')
+    inputs = (input, weight) if bias is None else (input, weight, bias)
+    out = Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation,
+                       groups=groups)
+    return out.squeeze(0) if unbatched else out
+
+
+def _conv_padding(padding, kernel, stride, dilation):
+    """``padding`` as (top, bottom, left, right)."""
+    if isinstance(padding, str):
+        if padding == 'valid':
+            return (0, 0, 0, 0)
+        if padding != 'same':
+            raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got "
+                             f'{padding!r}')
+        if stride != (1, 1):
+            raise ValueError("conv2d: padding='same' is not supported for strided convolutions "
+                             '(use stride=1, or give the padding as numbers)')
+        total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return (total[0] // 2, total[0] - total[0] // 2, total[1] // 2, total[1] - total[1] // 2)
+    ph, pw = pair(padding, 'padding')
+    if ph < 0 or pw < 0:
+        raise ValueError(f'conv2d: negative padding {padding!r} is not supported')
+    return (ph, ph, pw, pw)
+
+
+def _check_conv_args(x_shape, w_shape, bias, stride, dilation, groups):
+    """PyTorch's shape checks, with its wording (plus how to fix it)."""
+    x_shape, w_shape = tuple(x_shape), tuple(w_shape)
+    if len(x_shape) != 4 or len(w_shape) != 4:
+        raise RuntimeError(f'conv2d: expected a 3D (C, H, W) or 4D (N, C, H, W) input and a 4D '
+                           f'weight (O, C/groups, KH, KW), got input {x_shape} and weight '
+                           f'{w_shape}')
+    if groups < 1 or w_shape[0] % groups:
+        raise RuntimeError(f'conv2d: Given groups={groups}, expected weight to be divisible by '
+                           f'{groups} at dimension 0, but got weight of size {list(w_shape)} '
+                           'instead')
+    if x_shape[1] != w_shape[1] * groups:
+        raise RuntimeError(f'conv2d: Given groups={groups}, weight of size {list(w_shape)}, '
+                           f'expected input{list(x_shape)} to have {w_shape[1] * groups} '
+                           f'channels, but got {x_shape[1]} channels instead')
+    if bias is not None and tuple(bias.shape) != (w_shape[0],):
+        raise RuntimeError(f'conv2d: bias of shape {tuple(bias.shape)} does not match the '
+                           f'{w_shape[0]} output channels of weight {w_shape}; expected '
+                           f'({w_shape[0]},)')
+    if min(stride) < 1 or min(dilation) < 1:
+        raise RuntimeError(f'conv2d: stride and dilation must be positive, got stride={stride}, '
+                           f'dilation={dilation}')
