@@ -25,7 +25,7 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, *bias):
-        x2 = x.reshape(-1, x.shape[-1]) if x.ndim else x
+        x2 = x.reshape(-1, x.shape[-1])                   # (M, in)
         y = x2 @ weight.T
         if bias:
             y += bias[0]

@@ -28,9 +28,11 @@ from ...tensor import Tensor
 
 # -- batch_norm -----------------------------------------------------------------------------------
 def _bn_train(lib, x, w, b):
-    """OpCase helper: training batch norm with fresh running stats (built for either library)."""
+    """OpCase helper: training batch norm with fresh running stats (built with ``lib.tensor``
+    so that the device tests put them on the input's device)."""
     c = x.shape[1]
-    return lib.nn.functional.batch_norm(x, lib.zeros(c), lib.ones(c), w, b, training=True)
+    mean, var = lib.tensor([0.0] * c), lib.tensor([1.0] * c)
+    return lib.nn.functional.batch_norm(x, mean, var, w, b, training=True)
 
 
 def _bn_eval(lib, x, w, b):
@@ -122,8 +124,8 @@ class BatchNorm(Function):
         return gx, gw, sum_dy if need_b else None
 
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,  # noqa: A002
-               momentum=0.1, eps=1e-5):
+def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa: A002
+               training=False, momentum=0.1, eps=1e-5):
     """Batch normalisation of ``input`` (N, C) or (N, C, *S) per channel C.
 
     Training uses the batch statistics and, if given, updates ``running_mean``/``running_var``
