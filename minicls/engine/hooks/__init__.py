@@ -1,0 +1,9 @@
+"""Hooks: logging, timing, checkpoints, LR schedules, progress bars (``HOOKS``)."""
+from .checkpoint_hook import CheckpointHook
+from .hook import Hook
+from .logger_hook import LoggerHook, ProgressBarHook
+from .simple_hooks import (DistSamplerSeedHook, IterTimerHook, ParamSchedulerHook,
+                           RuntimeInfoHook, VisualizationHook)
+
+__all__ = ['Hook', 'CheckpointHook', 'LoggerHook', 'ProgressBarHook', 'IterTimerHook',
+           'ParamSchedulerHook', 'DistSamplerSeedHook', 'RuntimeInfoHook', 'VisualizationHook']

@@ -1,0 +1,480 @@
+"""``Runner``: builds everything a config describes and runs training, validation, testing.
+
+The training loop, in plain words (mmengine's ``EpochBasedTrainLoop``)::
+
+    for epoch in range(max_epochs):
+        for batch in train_dataloader:
+            data = model.data_preprocessor(batch, training=True)   # uint8 -> normalised float
+            losses = model(**data, mode='loss')                    # {'loss': Tensor, ...}
+            loss = sum(v for k, v in losses.items() if 'loss' in k)
+            loss.backward(); optimizer.step(); optimizer.zero_grad()
+            (per-iteration schedulers step; hooks log, time, draw progress bars)
+        (per-epoch schedulers step; a checkpoint is saved)
+        every val_interval epochs: accuracy on val_dataloader, under no_grad and model.eval()
+
+Everything else is in hooks (``minicls/engine/hooks``) that the loop calls at fixed points.
+Resuming restores the model, optimizer, schedulers, counters, the data order and every random
+generator, so an interrupted run continues exactly as if it had never stopped.
+"""
+import copy
+import os
+import os.path as osp
+import random
+import signal
+import threading
+import time
+
+import numpy as np
+
+import minicls
+from minicls.backend import parse_device
+from minicls.config import Config
+from minicls.registry import HOOKS, METRICS, MODELS
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .hooks.hook import get_priority
+from .logger import LogBuffer, ScalarWriter, get_logger
+from .optim import build_optim_wrapper
+from .schedulers import build_param_schedulers
+
+__all__ = ['Runner']
+
+DEFAULT_HOOKS = dict(
+    runtime_info=dict(type='RuntimeInfoHook'),
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=10),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1),
+    progress_bar=dict(type='ProgressBarHook'),
+)
+
+
+def _to_dict(value):
+    return value.to_dict() if hasattr(value, 'to_dict') else copy.deepcopy(value)
+
+
+class _Evaluator:
+    """One or more metrics (``val_evaluator`` may be a dict or a list of dicts)."""
+
+    def __init__(self, cfg):
+        cfgs = cfg if isinstance(cfg, (list, tuple)) else [cfg]
+        self.metrics = [c if hasattr(c, 'process') else METRICS.build(_to_dict(c)) for c in cfgs]
+
+    def process(self, data_batch, outputs):
+        for metric in self.metrics:
+            metric.process(data_batch, outputs)
+
+    def evaluate(self):
+        results = {}
+        for metric in self.metrics:
+            results.update(metric.evaluate())
+        return {k: float(v) if np.ndim(v) == 0 else v for k, v in results.items()}
+
+
+class Runner:
+    """Run a config. ``Runner.from_cfg(cfg).train()``; also ``.val()`` and ``.test()``.
+
+    ``cfg`` is a :class:`minicls.config.Config` (or a dict) with mmpretrain's keys: ``model``,
+    ``train_dataloader``, ``val_dataloader``, ``val_evaluator``, ``test_dataloader``,
+    ``test_evaluator``, ``optim_wrapper``, ``param_scheduler``, ``train_cfg``,
+    ``default_hooks``, ``custom_hooks``, ``work_dir``, ``load_from``, ``resume``,
+    ``randomness``, ``auto_scale_lr`` and minicls's ``device``. ``model`` and the
+    dataloaders may also be ready-made objects.
+    """
+
+    def __init__(self, cfg):
+        cfg = copy.deepcopy(cfg) if isinstance(cfg, Config) else Config(copy.deepcopy(dict(cfg)))
+        self.cfg = cfg
+        stem = osp.splitext(osp.basename(cfg.filename))[0] if cfg.filename else 'default'
+        self.experiment_stem = stem
+        self.work_dir = osp.abspath(cfg.get('work_dir') or osp.join('work_dirs', stem))
+        self.timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
+        self.device = parse_device(cfg.get('device', 'cpu'))
+        seed = (cfg.get('randomness') or {}).get('seed')
+        self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy
+                                                           % (2 ** 31))
+        self._set_randomness(self.seed)
+        self.model = self._build_model(cfg.model)
+        self.logger = get_logger('minicls')
+        self.log_buffer = LogBuffer()
+        self.scalar_writer = None
+        self.message_hub = {}
+        self.epoch, self.iter, self.start_batch = 0, 0, 0
+        self._position = (0, 0)
+        self.max_epochs = self.max_iters = 0
+        self.optim_wrapper, self.param_schedulers = None, []
+        self.eta_seconds = 0.0
+        self.interrupted = False
+        self._stop_requested = False
+        self._loaders = {}
+        self.dataset_meta = None
+        self.hooks = []
+        self._register_hooks(cfg.get('default_hooks'), cfg.get('custom_hooks'))
+
+    @classmethod
+    def from_cfg(cls, cfg):
+        return cls(cfg)
+
+    # -- building ----------------------------------------------------------------------------
+    @staticmethod
+    def _set_randomness(seed):
+        minicls.manual_seed(seed)
+        np.random.seed(seed)
+        random.seed(seed)
+
+    def _build_model(self, model_cfg):
+        if isinstance(model_cfg, dict):
+            model_cfg = _to_dict(model_cfg)
+            preprocessor = self.cfg.get('data_preprocessor')
+            if preprocessor is not None:  # mmengine: the top-level key goes into the model
+                model_cfg.setdefault('data_preprocessor', _to_dict(preprocessor))
+            model = MODELS.build(model_cfg)
+            if hasattr(model, 'init_weights'):
+                model.init_weights()
+        else:
+            model = model_cfg
+        if self.device != 'cpu':
+            model.to(self.device)
+        return model
+
+    def _register_hooks(self, default_hooks, custom_hooks):
+        hooks = copy.deepcopy(DEFAULT_HOOKS)
+        for name, hook in (_to_dict(default_hooks) or {}).items():
+            if hook is None:
+                hooks.pop(name, None)
+            elif name in hooks and isinstance(hook, dict) and hook.get('type') in (
+                    None, hooks[name]['type']):
+                hooks[name] = {**hooks[name], **hook}
+            else:
+                hooks[name] = hook
+        for hook in list(hooks.values()) + list(_to_dict(custom_hooks) or []):
+            self.register_hook(hook)
+
+    def register_hook(self, hook, priority=None):
+        """Add a hook (an object or a config dict); hooks run sorted by priority."""
+        if isinstance(hook, dict):
+            hook = dict(hook)
+            priority = hook.pop('priority', priority)
+            hook = HOOKS.build(hook)
+        if priority is not None:
+            hook.priority = priority
+        value = get_priority(getattr(hook, 'priority', 'NORMAL'))
+        index = len(self.hooks)
+        for i, other in enumerate(self.hooks):  # stable: equal priorities keep their order
+            if value < get_priority(getattr(other, 'priority', 'NORMAL')):
+                index = i
+                break
+        self.hooks.insert(index, hook)
+
+    def call_hook(self, name, **kwargs):
+        for hook in self.hooks:
+            getattr(hook, name)(self, **kwargs)
+
+    def _loader(self, key):
+        if key not in self._loaders:
+            cfg = self.cfg.get(key)
+            if cfg is None:
+                raise KeyError(f'the config has no {key}')
+            if isinstance(cfg, dict):
+                from minicls.datasets import build_dataloader
+                cfg = build_dataloader(_to_dict(cfg), seed=self.seed)
+            self._loaders[key] = cfg
+            if self.dataset_meta is None:
+                self.dataset_meta = getattr(cfg.dataset, 'metainfo', None)
+        return self._loaders[key]
+
+    @property
+    def train_dataloader(self):
+        return self._loader('train_dataloader')
+
+    @property
+    def val_dataloader(self):
+        return self._loader('val_dataloader')
+
+    @property
+    def test_dataloader(self):
+        return self._loader('test_dataloader')
+
+    def memory_mb(self):
+        return None
+
+    def _start_logs(self, mode):
+        log_dir = osp.join(self.work_dir, self.timestamp)
+        os.makedirs(log_dir, exist_ok=True)
+        self.logger = get_logger('minicls', osp.join(log_dir, f'{self.timestamp}.log'))
+        self.scalar_writer = ScalarWriter(osp.join(log_dir, 'vis_data', 'scalars.json'))
+        if self.device != 'cpu':
+            pool = minicls.backend.cupy.get_default_memory_pool()
+            self.memory_mb = lambda: int(pool.used_bytes() / 2 ** 20)
+        else:
+            self.memory_mb = None
+        if mode == 'train':
+            name = osp.basename(self.cfg.filename) if self.cfg.filename else 'config.py'
+            self.cfg.dump(osp.join(self.work_dir, name if name.endswith('.py') else 'config.py'))
+            self.cfg.dump(osp.join(log_dir, 'vis_data', 'config.py'))
+        self.logger.info(f'minicls {minicls.__version__}, device {self.device}, seed '
+                         f'{self.seed}, work_dir {self.work_dir}')
+
+    # -- training ------------------------------------------------------------------------------
+    def train(self):
+        """Train for ``train_cfg.max_epochs`` epochs; returns the model."""
+        self._start_logs('train')
+        train_cfg = dict(self.cfg.get('train_cfg') or {})
+        if not train_cfg.get('by_epoch', True):
+            raise NotImplementedError('minicls trains by epoch: use train_cfg=dict(by_epoch=True, '
+                                      'max_epochs=N)')
+        self.max_epochs = int(train_cfg.get('max_epochs', 1))
+        val_interval = int(train_cfg.get('val_interval', 1))
+        val_begin = int(train_cfg.get('val_begin', 1))
+        do_val = self.cfg.get('val_dataloader') is not None and self.cfg.get('val_cfg', {}) \
+            is not None and self.cfg.get('val_evaluator') is not None
+        loader = self.train_dataloader
+        self.max_iters = self.max_epochs * len(loader)
+        self.optim_wrapper = build_optim_wrapper(self.model, self._optim_cfg(loader))
+        self.param_schedulers = build_param_schedulers(
+            _to_dict(self.cfg.get('param_scheduler')), self.optim_wrapper, len(loader),
+            self.max_epochs, self.max_iters)
+        resume_from = self._resume_path()
+        if resume_from:
+            self.load_checkpoint(resume_from, resume=True)
+        elif self.cfg.get('load_from'):
+            self.load_checkpoint(self.cfg.load_from)
+        self.logger.info(f'Training {self.max_epochs} epochs of {len(loader)} iterations; '
+                         f'checkpoints in {self.work_dir}')
+        old_handler = self._install_sigint()
+        self.call_hook('before_run')
+        self.call_hook('before_train')
+        try:
+            while self.epoch < self.max_epochs:
+                self._train_epoch()
+                self.epoch += 1
+                self.start_batch = 0
+                if do_val and self.epoch >= val_begin and (
+                        self.epoch % val_interval == 0 or self.epoch == self.max_epochs):
+                    self._eval_epoch('val')
+        except KeyboardInterrupt:
+            self._save_interrupted()
+        finally:
+            if old_handler is not None:
+                signal.signal(signal.SIGINT, old_handler)
+        self.call_hook('after_train')
+        self.call_hook('after_run')
+        return self.model
+
+    def _optim_cfg(self, loader):
+        cfg = _to_dict(self.cfg.get('optim_wrapper'))
+        if cfg is None:
+            raise KeyError('the config has no optim_wrapper, e.g. optim_wrapper=dict('
+                           "optimizer=dict(type='SGD', lr=0.1, momentum=0.9))")
+        scale = _to_dict(self.cfg.get('auto_scale_lr')) or {}
+        if scale.get('enable') and scale.get('base_batch_size'):
+            factor = loader.batch_size / scale['base_batch_size']
+            cfg['optimizer']['lr'] = cfg['optimizer']['lr'] * factor
+            self.logger.info(f'LR is set based on batch size of {scale["base_batch_size"]} and '
+                             f'the current batch size is {loader.batch_size}. Scaling the '
+                             f'original LR by {factor}.')
+        return cfg
+
+    def _resume_path(self):
+        resume, load_from = self.cfg.get('resume'), self.cfg.get('load_from')
+        if not resume:
+            return None
+        if isinstance(resume, str):
+            return resume
+        if load_from:  # mmengine: resume=True with load_from resumes from that file
+            return load_from
+        pointer = osp.join(self.work_dir, 'last_checkpoint')
+        if not osp.isfile(pointer):
+            self.logger.info(f'resume=True but {pointer} does not exist: starting from scratch')
+            return None
+        with open(pointer, encoding='utf-8') as f:
+            return f.read().strip()
+
+    def train_step(self, data_batch):
+        """One optimisation step; returns the floats to log (``loss`` and its parts)."""
+        data = self.model.data_preprocessor(data_batch, training=True)
+        losses = self.model(**data, mode='loss')
+        total = None
+        log_vars = {}
+        for key, value in losses.items():
+            if 'loss' in key:
+                total = value if total is None else total + value
+            log_vars[key] = float(value.item()) if hasattr(value, 'item') else float(value)
+        if total is None:
+            raise KeyError(f'the model returned no loss (keys {list(losses)}); mode="loss" '
+                           'must give at least one entry whose name contains "loss"')
+        self.optim_wrapper.update_params(total)
+        if len(losses) > 1 or 'loss' not in log_vars:
+            log_vars['loss'] = float(total.item())
+        return log_vars
+
+    def _batches(self, loader, epoch, start):
+        """(batch_idx, batch) for one epoch, from batch ``start`` on (resuming mid-epoch)."""
+        if start == 0:
+            if hasattr(loader, 'set_epoch'):
+                loader.set_epoch(epoch)
+            yield from enumerate(loader)
+            return
+        if not hasattr(loader, 'batch_indices'):
+            raise RuntimeError('resuming in the middle of an epoch needs a minicls DataLoader')
+        for index, indices in enumerate(loader.batch_indices(epoch)):
+            if index >= start:
+                yield index, loader.load_batch(epoch, index, indices)
+
+    def _train_epoch(self):
+        self.model.train()
+        self.call_hook('before_train_epoch')
+        for batch_idx, batch in self._batches(self.train_dataloader, self.epoch,
+                                              self.start_batch):
+            self.call_hook('before_train_iter', batch_idx=batch_idx, data_batch=batch)
+            outputs = self.train_step(batch)
+            self.call_hook('after_train_iter', batch_idx=batch_idx, data_batch=batch,
+                           outputs=outputs)
+            self.iter += 1
+            self._position = (self.epoch, batch_idx + 1)
+            if self._stop_requested:
+                raise KeyboardInterrupt
+        self._position = (self.epoch + 1, 0)
+        self.call_hook('after_train_epoch')
+
+    # -- Ctrl-C --------------------------------------------------------------------------------
+    def _install_sigint(self):
+        """First Ctrl-C: finish the iteration, save, stop. Second Ctrl-C: stop at once."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def handler(signum, frame):
+            if self._stop_requested:
+                raise KeyboardInterrupt
+            self._stop_requested = True
+            self.logger.warning('Ctrl-C: stopping after this iteration and saving a checkpoint '
+                                '(press Ctrl-C again to quit at once).')
+        return signal.signal(signal.SIGINT, handler)
+
+    def _save_interrupted(self):
+        self.interrupted = True
+        epoch, batch = self._position
+        path = osp.join(self.work_dir, f'iter_{self.iter}.npz')
+        self.save_checkpoint(path)
+        self.logger.info(f'Interrupted in epoch {epoch + 1} after {batch} iterations: saved '
+                         f'{path}. Continue with `python -m minicls.train CONFIG --resume` '
+                         '(same work dir).')
+
+    # -- evaluation ----------------------------------------------------------------------------
+    def _eval_epoch(self, mode):
+        loader = self.val_dataloader if mode == 'val' else self.test_dataloader
+        key = f'{mode}_evaluator'
+        evaluator = _Evaluator(self.cfg.get(key) or self.cfg.get('val_evaluator'))
+        if hasattr(loader, 'set_epoch'):
+            loader.set_epoch(0)
+        self.call_hook(f'before_{mode}_epoch')
+        self.model.eval()
+        with minicls.no_grad():
+            for batch_idx, batch in enumerate(loader):
+                self.call_hook(f'before_{mode}_iter', batch_idx=batch_idx, data_batch=batch)
+                data = self.model.data_preprocessor(batch, training=False)
+                outputs = self.model(**data, mode='predict')
+                evaluator.process(batch, outputs)
+                self.call_hook(f'after_{mode}_iter', batch_idx=batch_idx, data_batch=batch,
+                               outputs=outputs)
+                if self._stop_requested:
+                    raise KeyboardInterrupt
+        self.model.train()
+        metrics = evaluator.evaluate()
+        self.call_hook(f'after_{mode}_epoch', metrics=metrics)
+        return metrics
+
+    def val(self):
+        """Evaluate on ``val_dataloader`` (weights from ``load_from``); returns the metrics."""
+        return self._evaluate_only('val')
+
+    def test(self):
+        """Evaluate on ``test_dataloader`` (weights from ``load_from``); returns the metrics."""
+        return self._evaluate_only('test')
+
+    def _evaluate_only(self, mode):
+        self._start_logs(mode)
+        if self.cfg.get('load_from'):
+            self.load_checkpoint(self.cfg.load_from)
+        self.call_hook('before_run')
+        self.call_hook(f'before_{mode}')
+        metrics = self._eval_epoch(mode)
+        self.call_hook(f'after_{mode}')
+        self.call_hook('after_run')
+        return metrics
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def save_checkpoint(self, path, save_optimizer=True, save_param_scheduler=True,
+                        update_last=True):
+        """Save the model (and what resuming needs) to ``path``; point ``last_checkpoint``
+        at it."""
+        epoch, batch_idx = self._position
+        loader = self._loaders.get('train_dataloader')
+        meta = dict(epoch=epoch, iter=self.iter, batch_idx=batch_idx, seed=self.seed,
+                    cfg=self.cfg.pretty_text, experiment_name=f'{self.experiment_stem}_'
+                    f'{self.timestamp}', time=time.strftime('%Y%m%d_%H%M%S'),
+                    minicls_version=minicls.__version__,
+                    dataset_meta=_plain_meta(self.dataset_meta))
+        hub = dict(self.message_hub)
+        hub.update(rng_state=minicls.get_rng_state(), numpy_rng_state=np.random.get_state(),
+                   python_rng_state=random.getstate(),
+                   loader_seed=getattr(loader, 'seed', None),
+                   log_buffer=self.log_buffer.state_dict())
+        checkpoint = dict(meta=meta, state_dict=self.model.state_dict(), message_hub=hub)
+        if save_optimizer and self.optim_wrapper is not None:
+            checkpoint['optimizer'] = self.optim_wrapper.state_dict()
+        if save_param_scheduler and self.param_schedulers:
+            checkpoint['param_schedulers'] = [s.state_dict() for s in self.param_schedulers]
+        self.call_hook('before_save_checkpoint', checkpoint=checkpoint)
+        save_checkpoint(checkpoint, path)
+        if update_last:
+            with open(osp.join(self.work_dir, 'last_checkpoint'), 'w', encoding='utf-8') as f:
+                f.write(osp.abspath(path))
+        return path
+
+    def load_checkpoint(self, path, resume=False, strict=None):
+        """Load weights from ``path``; with ``resume`` also the optimizer, schedulers,
+        counters, data order and random states."""
+        from .checkpoint import weights_from_file
+        if not resume:
+            state = weights_from_file(path)
+            self.model.load_state_dict(state, strict=bool(strict))
+            self.logger.info(f'Load checkpoint from {path}')
+            return None
+        checkpoint = load_checkpoint(path)
+        self.model.load_state_dict(checkpoint['state_dict'])
+        meta, hub = checkpoint['meta'], dict(checkpoint.get('message_hub', {}))
+        if 'optimizer' in checkpoint and self.optim_wrapper is not None:
+            self.optim_wrapper.load_state_dict(checkpoint['optimizer'])
+        saved = checkpoint.get('param_schedulers', [])
+        if len(saved) != len(self.param_schedulers):
+            raise ValueError(f'{path} has {len(saved)} parameter schedulers but the config '
+                             f'builds {len(self.param_schedulers)}: resume with the same config')
+        for scheduler, state in zip(self.param_schedulers, saved):
+            scheduler.load_state_dict(state)
+        self.epoch, self.start_batch = int(meta['epoch']), int(meta.get('batch_idx', 0))
+        self.iter = int(meta['iter'])
+        self._position = (self.epoch, self.start_batch)
+        if meta.get('seed') is not None:
+            self.seed = int(meta['seed'])
+        minicls.set_rng_state(hub.pop('rng_state'))
+        np.random.set_state(hub.pop('numpy_rng_state'))
+        state = hub.pop('python_rng_state')
+        random.setstate((state[0], tuple(state[1]), state[2]))
+        loader_seed = hub.pop('loader_seed', None)
+        if loader_seed is not None and hasattr(self.train_dataloader, 'seed'):
+            self.train_dataloader.seed = int(loader_seed)
+        self.log_buffer.load_state_dict(hub.pop('log_buffer', {}))
+        self.message_hub.update(hub)
+        if meta.get('dataset_meta'):
+            self.dataset_meta = meta['dataset_meta']
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        self.logger.info(f'Resumed from {path}: epoch {self.epoch}, iteration {self.iter}')
+        return checkpoint
+
+
+def _plain_meta(meta):
+    if not meta:
+        return None
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dict(meta).items()
+            if isinstance(v, (list, tuple, str, int, float, bool))}
