@@ -14,11 +14,17 @@ from .module import Module
 
 
 class _NormBase(Module):
-    """Parameters and buffers shared by the batch norms (PyTorch's ``_NormBase``)."""
+    """Parameters and buffers shared by the batch norms (PyTorch's ``_NormBase``).
+
+    ``weight`` (ones) and ``bias`` (zeros) of shape ``(num_features,)`` when ``affine``
+    (``bias=False`` drops the bias only, as PyTorch 2.13); buffers ``running_mean`` (zeros),
+    ``running_var`` (ones), ``num_batches_tracked`` (int64 scalar) when
+    ``track_running_stats``.
+    """
     _version = 2
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, device=None, dtype=None):
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
         self.num_features = num_features
         self.eps = eps
@@ -27,9 +33,11 @@ class _NormBase(Module):
         self.track_running_stats = track_running_stats
         if affine:
             self.weight = Parameter(ones(num_features, device=device, dtype=dtype))
-            self.bias = Parameter(zeros(num_features, device=device, dtype=dtype))
         else:
             self.register_parameter('weight', None)
+        if affine and bias:
+            self.bias = Parameter(zeros(num_features, device=device, dtype=dtype))
+        else:
             self.register_parameter('bias', None)
         if track_running_stats:
             self.register_buffer('running_mean', zeros(num_features, device=device, dtype=dtype))
@@ -48,8 +56,9 @@ class _NormBase(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.affine:
+        if self.weight is not None:
             init.ones_(self.weight)
+        if self.bias is not None:
             init.zeros_(self.bias)
 
     def _check_input_dim(self, input):
@@ -64,7 +73,8 @@ class _NormBase(Module):
 
     def extra_repr(self):
         return (f'{self.num_features}, eps={self.eps}, momentum={self.momentum}, '
-                f'affine={self.affine}, track_running_stats={self.track_running_stats}')
+                f'affine={self.affine}, bias={self.bias is not None}, '
+                f'track_running_stats={self.track_running_stats}')
 
 
 class _BatchNorm(_NormBase):

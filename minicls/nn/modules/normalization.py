@@ -48,7 +48,7 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return (f'{self.normalized_shape}, eps={self.eps}, '
-                f'elementwise_affine={self.elementwise_affine}')
+                f'elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}')
 
 
 class GroupNorm(Module):
@@ -57,7 +57,7 @@ class GroupNorm(Module):
     (shape ``(num_channels,)``)."""
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
-                 dtype=None):
+                 dtype=None, *, bias=True):
         super().__init__()
         if num_channels % num_groups != 0:
             raise ValueError(f'num_channels ({num_channels}) must be divisible by num_groups '
@@ -68,14 +68,17 @@ class GroupNorm(Module):
         self.affine = affine
         if affine:
             self.weight = Parameter(ones(num_channels, device=device, dtype=dtype))
-            self.bias = Parameter(zeros(num_channels, device=device, dtype=dtype))
         else:
             self.register_parameter('weight', None)
+        if affine and bias:
+            self.bias = Parameter(zeros(num_channels, device=device, dtype=dtype))
+        else:
             self.register_parameter('bias', None)
 
     def reset_parameters(self):
-        if self.affine:
+        if self.weight is not None:
             init.ones_(self.weight)
+        if self.bias is not None:
             init.zeros_(self.bias)
 
     def forward(self, input):  # noqa: A002
@@ -85,4 +88,5 @@ class GroupNorm(Module):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f'{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}'
+        return (f'{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, '
+                f'bias={self.bias is not None}')
