@@ -79,19 +79,9 @@ LAYERS = [
 ]
 
 
-def _needs(spec):
-    """Skip a layer whose functional op has not landed in minicls.nn.functional yet."""
-    ops = {'Conv2d': 'conv2d', 'MaxPool2d': 'max_pool2d', 'AvgPool2d': 'avg_pool2d',
-           'AdaptiveAvgPool2d': 'adaptive_avg_pool2d', 'AdaptiveAvgPool1d': 'adaptive_avg_pool1d'}
-    op = ops.get(spec[0])
-    if op and not hasattr(nn.functional, op):
-        pytest.skip(f'nn.functional.{op} is not there yet')
-
-
 @pytest.mark.parametrize('spec,shape', LAYERS, ids=lambda v: v[0] if isinstance(v[0], str)
                          else None)
 def test_layer_matches_torch(spec, shape):
-    _needs(spec)
     ours, theirs = _pair_of_layers(spec)
     assert repr(ours) == repr(theirs)
     if spec[0] == 'Dropout':
@@ -156,6 +146,16 @@ def test_repr_of_options_as_torch():
             list(torch.nn.BatchNorm2d(*args, **kwargs).state_dict())
     assert repr(nn.GroupNorm(2, 4, bias=False)) == repr(torch.nn.GroupNorm(2, 4, bias=False))
     assert repr(nn.LayerNorm(3, bias=False)) == repr(torch.nn.LayerNorm(3, bias=False))
+
+
+def test_softmax_without_dim_picks_torchs_legacy_dim():
+    for shape in [(2, 3, 4), (2, 3)]:
+        x = _x(*shape)
+        with pytest.warns(UserWarning, match='Implicit dimension'):
+            ours = nn.Softmax()(minicls.tensor(x)).numpy()
+        with pytest.warns(UserWarning):
+            theirs = torch.nn.Softmax()(torch.tensor(x)).numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
 
 
 def test_dropout_train_zeroes_and_rescales():

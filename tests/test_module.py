@@ -205,6 +205,9 @@ def test_to_dtype_casts_floats_in_place_and_keeps_counters():
     assert all(p.dtype == np.float32 for p in params)
     with pytest.raises(TypeError, match='floating point'):
         net.to(minicls.int64)
+    assert net.to(dtype=minicls.float64, non_blocking=True).scale.dtype == np.float64
+    with pytest.raises(TypeError, match='unexpected keyword'):
+        net.to(devise='cpu')
 
 
 @pytest.fixture

@@ -1,4 +1,6 @@
 """Activation layers: thin Modules around ``nn.functional`` (no parameters)."""
+import warnings
+
 from .. import functional as F
 from .module import Module
 
@@ -46,6 +48,15 @@ class GELU(Module):
         return f'approximate={self.approximate!r}'
 
 
+def _implicit_dim(dim, ndim, name):
+    """PyTorch's legacy choice when ``dim`` is None: 0 for 0-, 1- and 3-D inputs, else 1."""
+    if dim is not None:
+        return dim
+    warnings.warn(f'Implicit dimension choice for {name} has been deprecated. Change the call '
+                  'to include dim=X as an argument.', stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
 class Softmax(Module):
     """``exp(x_i) / sum_j exp(x_j)`` along ``dim``."""
 
@@ -54,7 +65,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, input):  # noqa: A002
-        return F.softmax(input, self.dim)
+        return F.softmax(input, _implicit_dim(self.dim, input.ndim, 'softmax'))
 
     def extra_repr(self):
         return f'dim={self.dim}'
@@ -68,7 +79,7 @@ class LogSoftmax(Module):
         self.dim = dim
 
     def forward(self, input):  # noqa: A002
-        return F.log_softmax(input, self.dim)
+        return F.log_softmax(input, _implicit_dim(self.dim, input.ndim, 'log_softmax'))
 
     def extra_repr(self):
         return f'dim={self.dim}'

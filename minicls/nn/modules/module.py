@@ -50,7 +50,10 @@ def _addindent(text, spaces):
 def _parse_to(args, kwargs):
     """``to('cuda')``, ``to(float64)``, ``to('cuda', float64)``, ``to(tensor)`` -> device, dtype."""
     device = dtype = None
-    for arg in list(args) + list(kwargs.values()):
+    unknown = set(kwargs) - {'device', 'dtype', 'non_blocking', 'copy'}
+    if unknown:
+        raise TypeError(f'to() got unexpected keyword argument(s) {sorted(unknown)}')
+    for arg in list(args) + [kwargs.get('device'), kwargs.get('dtype')]:
         if arg is None:
             continue
         if isinstance(arg, Tensor):
