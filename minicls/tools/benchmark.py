@@ -1,0 +1,229 @@
+"""How fast are minicls's layers? Times them against PyTorch CPU at the same thread count.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m minicls.tools.benchmark
+
+Rows: a 3x3 conv (batch 64, 64 -> 64 channels, 32x32, padding 1) forward and forward +
+backward, BatchNorm2d + ReLU forward + backward, and one ResNet_CIFAR-18 training step
+(forward, cross-entropy, backward, SGD update) when ``minicls.models`` provides it. Each time
+is the median of ``--repeat`` runs after one warm-up run. NumPy's BLAS reads its thread count
+when it loads, so ``--threads`` re-runs this command with ``OPENBLAS_NUM_THREADS`` (and
+``OMP_NUM_THREADS``) set; PyTorch gets ``torch.set_num_threads``. Other processes on the
+machine make the figures noisy: compare the two columns of one run, not runs of different days.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import minicls
+import minicls.nn.functional as F
+from minicls import backend
+
+THREAD_VARS = ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS')
+
+
+def timeit(fn, repeat, sync=lambda: None):
+    """Median seconds of ``repeat`` calls of ``fn`` after one warm-up call."""
+    fn()
+    sync()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+# ---------------------------------------------------------------- minicls rows
+
+def minicls_rows(args):
+    """{row name: callable running it once} for minicls on ``args.device``."""
+    rng = np.random.default_rng(0)
+    dev = args.device
+
+    def tensor(*shape, grad=False):
+        t = minicls.tensor(rng.standard_normal(shape, dtype=np.float32)).to(dev)
+        return t.requires_grad_(grad)
+
+    n = args.batch
+    x, w = tensor(n, 64, 32, 32, grad=True), tensor(64, 64, 3, 3, grad=True)
+    gy = tensor(n, 64, 32, 32)
+    rows = {}
+
+    def conv_forward():
+        F.conv2d(x, w, padding=1)
+
+    def conv_forward_backward():
+        x.grad = w.grad = None
+        F.conv2d(x, w, padding=1).backward(gy)
+    rows['conv3x3 64->64 forward'] = conv_forward
+    rows['conv3x3 64->64 fwd+bwd'] = conv_forward_backward
+
+    if hasattr(F, 'batch_norm'):
+        gamma, beta = tensor(64, grad=True), tensor(64, grad=True)
+        mean, var = minicls.zeros(64).to(dev), minicls.ones(64).to(dev)
+
+        def bn_relu():
+            x.grad = gamma.grad = beta.grad = None
+            y = F.relu(F.batch_norm(x, mean, var, gamma, beta, training=True))
+            y.backward(gy)
+        rows['BatchNorm2d+ReLU fwd+bwd'] = bn_relu
+
+    step = resnet_step_minicls(n, dev, rng)
+    if isinstance(step, str):
+        print(f'note: ResNet_CIFAR-18 row skipped ({step})')
+    else:
+        rows['ResNet_CIFAR-18 train step'] = step
+    return rows
+
+
+def resnet_step_minicls(n, dev, rng, lr=0.01):
+    """A callable running one training step, or a string saying why there is none."""
+    try:
+        from minicls.models import build_classifier
+        model = build_classifier(dict(
+            type='ImageClassifier',
+            backbone=dict(type='ResNet_CIFAR', depth=18),
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(type='LinearClsHead', num_classes=10, in_channels=512,
+                      loss=dict(type='CrossEntropyLoss'))))
+        model.to(dev).train()
+        params = [p for p in model.parameters() if p.requires_grad]
+        inputs = minicls.tensor(rng.standard_normal((n, 3, 32, 32), dtype=np.float32)).to(dev)
+        targets = minicls.tensor(rng.integers(0, 10, n)).to(dev)
+
+        def step():
+            for p in params:
+                p.grad = None
+            losses = model(inputs=inputs, targets=targets, mode='loss')
+            sum(v for k, v in losses.items() if 'loss' in k).backward()
+            with minicls.no_grad():
+                for p in params:
+                    p.add_(p.grad, alpha=-lr)
+        step()  # fails here, not in the timing loop, if the model is not ready
+        return step
+    except Exception as err:  # another developer's work in progress
+        return f'{type(err).__name__}: {err}'
+
+
+# ---------------------------------------------------------------- PyTorch rows
+
+def torch_rows(args, torch):
+    """The same rows in PyTorch (CPU)."""
+    g = torch.Generator().manual_seed(0)
+    n = args.batch
+    x = torch.randn(n, 64, 32, 32, generator=g, requires_grad=True)
+    w = torch.randn(64, 64, 3, 3, generator=g, requires_grad=True)
+    gy = torch.randn(n, 64, 32, 32, generator=g)
+    gamma = torch.randn(64, generator=g, requires_grad=True)
+    beta = torch.randn(64, generator=g, requires_grad=True)
+    mean, var = torch.zeros(64), torch.ones(64)
+    tf = torch.nn.functional
+
+    def conv_forward():
+        tf.conv2d(x, w, padding=1)
+
+    def conv_forward_backward():
+        x.grad = w.grad = None
+        tf.conv2d(x, w, padding=1).backward(gy)
+
+    def bn_relu():
+        x.grad = gamma.grad = beta.grad = None
+        tf.relu(tf.batch_norm(x, mean, var, gamma, beta, training=True)).backward(gy)
+
+    model = torch_resnet_cifar18(torch)
+    inputs = torch.randn(n, 3, 32, 32, generator=g)
+    targets = torch.randint(0, 10, (n,), generator=g)
+
+    def step(lr=0.01):
+        for p in model.parameters():
+            p.grad = None
+        tf.cross_entropy(model(inputs), targets).backward()
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(p.grad, alpha=-lr)
+    return {'conv3x3 64->64 forward': conv_forward,
+            'conv3x3 64->64 fwd+bwd': conv_forward_backward,
+            'BatchNorm2d+ReLU fwd+bwd': bn_relu,
+            'ResNet_CIFAR-18 train step': step}
+
+
+def torch_resnet_cifar18(torch):
+    """mmpretrain's ResNet_CIFAR-18 (3x3 stem, no max pool) + global pool + linear, in torch."""
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.down = None
+            if stride != 1 or cin != cout:
+                self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                          nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            out = torch.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            return torch.relu(out + (x if self.down is None else self.down(x)))
+
+    layers = [nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU()]
+    cin = 64
+    for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+        layers += [Block(cin, cout, stride), Block(cout, cout, 1)]
+        cin = cout
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 10)]
+    return nn.Sequential(*layers).train()
+
+
+# ---------------------------------------------------------------- main
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--batch', type=int, default=64)
+    parser.add_argument('--threads', type=int, default=os.cpu_count(),
+                        help='BLAS / PyTorch threads (default: all cores)')
+    parser.add_argument('--repeat', type=int, default=5, help='timed runs per row (median)')
+    parser.add_argument('--device', default='cpu', help="minicls's device: cpu or cuda")
+    args = parser.parse_args(argv)
+    if os.environ.get('OPENBLAS_NUM_THREADS') != str(args.threads):
+        # BLAS fixed its thread count when NumPy loaded: run again with it set.
+        env = dict(os.environ, **{v: str(args.threads) for v in THREAD_VARS})
+        os.execve(sys.executable, [sys.executable, '-m', 'minicls.tools.benchmark'] +
+                  (sys.argv[1:] if argv is None else list(argv)), env)
+    for var in ('OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'):
+        if var in os.environ:
+            print(f'warning: {var}={os.environ[var]} is set and may slow BLAS down; measure '
+                  'with `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m '
+                  'minicls.tools.benchmark`')
+    sync = lambda: None  # noqa: E731
+    if args.device != 'cpu':
+        xp = backend.xp_for(args.device)
+        sync = xp.cuda.Device().synchronize
+    ours = minicls_rows(args)
+    try:
+        import torch
+        torch.set_num_threads(args.threads)
+        theirs = torch_rows(args, torch)
+    except ImportError:
+        torch, theirs = None, {}
+        print('note: PyTorch is not installed: no comparison column')
+    print(f'batch {args.batch}, {args.threads} threads, median of {args.repeat} runs, '
+          f'minicls on {args.device}, PyTorch {torch.__version__ if torch else "-"} on cpu')
+    print(f'{"":28s} {"minicls ms":>11s} {"PyTorch ms":>11s} {"ratio":>6s}')
+    for name in [*ours] + [k for k in theirs if k not in ours]:
+        mine = ours.get(name) and timeit(ours[name], args.repeat, sync) * 1e3
+        ref = theirs.get(name) and timeit(theirs[name], args.repeat) * 1e3
+        ratio = f'{mine / ref:6.2f}' if mine and ref else '     -'
+        print(f'{name:28s} {mine or float("nan"):11.1f} {ref or float("nan"):11.1f} {ratio}',
+              flush=True)
+
+
+if __name__ == '__main__':
+    main()
