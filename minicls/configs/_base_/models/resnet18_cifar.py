@@ -1,0 +1,8 @@
+# ResNet-18 for 32x32 images (3x3 stem, no max-pool), as mmpretrain's models/resnet18_cifar.py.
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='ResNet_CIFAR', depth=18, num_stages=4, out_indices=(3, ),
+                  style='pytorch'),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(type='LinearClsHead', num_classes=10, in_channels=512,
+              loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))

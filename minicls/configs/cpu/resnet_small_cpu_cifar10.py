@@ -1,0 +1,59 @@
+# CIFAR-10 on a laptop CPU: a narrow 3-stage ResNet (16/32/64 channels, ~0.7M parameters),
+# batch 128, OneCycle LR, 15 epochs. It reads the JPEG folders of
+# ../shared/data/cifar10-jpeg.tar.gz (train/<class>/*.jpg, test/<class>/*.jpg); extract it and
+# point data_root at it:
+#   tar xzf cifar10-jpeg.tar.gz -C data/cifar10-jpeg
+#   python -m minicls.train minicls/configs/cpu/resnet_small_cpu_cifar10.py \
+#       --cfg-options train_dataloader.dataset.data_root=data/cifar10-jpeg/train \
+#                     val_dataloader.dataset.data_root=data/cifar10-jpeg/test
+_base_ = ['../_base_/default_runtime.py']
+
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='ResNet_CIFAR', depth=18, stem_channels=16, base_channels=16,
+                  num_stages=3, strides=(1, 2, 2), dilations=(1, 1, 1), out_indices=(2, )),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(type='LinearClsHead', num_classes=10, in_channels=64,
+              loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, loss_weight=1.0)))
+
+data_root = 'data/cifar10-jpeg'
+data_preprocessor = dict(
+    num_classes=10,
+    mean=[125.307, 122.961, 113.8575],
+    std=[51.5865, 50.847, 51.255],
+    to_rgb=False)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomCrop', crop_size=32, padding=4),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+train_dataloader = dict(
+    batch_size=128,
+    num_workers=2,
+    dataset=dict(type='CustomDataset', data_root=data_root + '/train', pipeline=train_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=True))
+val_dataloader = dict(
+    batch_size=500,
+    num_workers=2,
+    dataset=dict(type='CustomDataset', data_root=data_root + '/test', pipeline=test_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False))
+val_evaluator = dict(type='Accuracy', topk=(1, 5))
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
+
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True),
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
+# 1cycle: lr rises from 0.008 to 0.2 over the first 25% of the iterations, then anneals.
+param_scheduler = dict(type='OneCycleLR', eta_max=0.2, pct_start=0.25, by_epoch=True,
+                       total_steps=15, convert_to_iter_based=True)
+train_cfg = dict(by_epoch=True, max_epochs=15, val_interval=1)
+val_cfg = dict()
+test_cfg = dict()
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'))
+randomness = dict(seed=0)

@@ -1,0 +1,82 @@
+"""``python -m minicls.test CONFIG CHECKPOINT [--out FILE]``: evaluate a trained model.
+
+Prints the metrics (``Epoch(test) [len/len]  accuracy/top1: ...``). With ``--out preds.json``
+also writes one record per image (index, path, true label, predicted label and scores),
+which ``python -m minicls.tools.confusion_matrix preds.json`` turns into a picture.
+"""
+import argparse
+import json
+import os.path as osp
+import sys
+
+import numpy as np
+
+from minicls.config import Config, DictAction
+from minicls.engine.hooks import Hook
+
+
+class _CollectPredictions(Hook):
+    """Keep every test prediction (used by ``--out``)."""
+
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.records = []
+
+    def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        from minicls.backend import to_numpy
+        scores = to_numpy(outputs['pred_score'].data)
+        labels = to_numpy(outputs['pred_label'].data)
+        gts = np.asarray(data_batch['gt_label'])
+        idx = np.asarray(data_batch.get('sample_idx', np.full(len(labels), -1)))
+        paths = data_batch.get('img_path') or [None] * len(labels)
+        for i in range(len(labels)):
+            self.records.append(dict(sample_idx=int(idx[i]), img_path=paths[i],
+                                     gt_label=int(gts[i]), pred_label=int(labels[i]),
+                                     pred_score=float(scores[i, labels[i]]),
+                                     pred_scores=[round(float(s), 6) for s in scores[i]]))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='python -m minicls.test',
+                                     description='Test a checkpoint on the test data set.')
+    parser.add_argument('config', help='config file or shipped config name')
+    parser.add_argument('checkpoint', help='checkpoint file (.npz) or .pth weights')
+    parser.add_argument('--out', help='write per-image predictions and metrics (JSON)')
+    parser.add_argument('--work-dir', help='where to write the test log')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    parser.add_argument('--device', default=None)
+    args = parser.parse_args(argv)
+
+    from minicls.configs import find_config
+    cfg = Config.fromfile(find_config(args.config))
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif not cfg.get('work_dir'):
+        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.device:
+        cfg.device = args.device
+    cfg.load_from = args.checkpoint
+    if cfg.get('test_dataloader') is None:
+        cfg.test_dataloader = cfg.get('val_dataloader')
+        cfg.test_evaluator = cfg.get('val_evaluator')
+
+    from minicls.engine.runner import Runner
+    runner = Runner.from_cfg(cfg)
+    collector = _CollectPredictions()
+    if args.out:
+        runner.register_hook(collector)
+    metrics = runner.test()
+    if args.out:
+        classes = (runner.dataset_meta or {}).get('classes')
+        with open(args.out, 'w', encoding='utf-8') as f:
+            json.dump(dict(metrics=metrics, classes=list(classes) if classes else None,
+                           checkpoint=args.checkpoint, predictions=collector.records), f)
+        print(f'predictions of {len(collector.records)} images written to {args.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
