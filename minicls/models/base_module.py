@@ -29,7 +29,7 @@ from minicls import nn
 
 logger = logging.getLogger('minicls')
 
-__all__ = ['BaseModule', 'INITIALIZERS', 'initialize', 'constant_init', 'normal_init',
+__all__ = ['BaseModule', 'InitCfgList', 'INITIALIZERS', 'initialize', 'constant_init', 'normal_init',
            'trunc_normal_init', 'kaiming_init', 'xavier_init', 'uniform_init',
            'load_pretrained']
 
@@ -205,13 +205,31 @@ def load_pretrained(module, checkpoint, prefix=None, map_location=None):
 
 
 # -- the module ---------------------------------------------------------------------------------
+class InitCfgList(list):
+    """A list of init dicts that also answers a string key, as if it were one dict.
+
+    mmpretrain's guide overrides ``init_weights`` with
+    ``if self.init_cfg is not None and self.init_cfg['type'] == 'Pretrained': return``
+    although ResNet's default ``init_cfg`` is a *list*, where ``['type']`` raises TypeError
+    (in mmpretrain too). So that such code runs, ``cfgs['type']`` gives ``'Pretrained'`` when
+    one of the dicts loads weights, else the list of every dict's value for the key.
+    """
+
+    def __getitem__(self, key):
+        if not isinstance(key, str):
+            return super().__getitem__(key)
+        values = [cfg.get(key) for cfg in self]
+        return 'Pretrained' if key == 'type' and 'Pretrained' in values else values
+
+
 class BaseModule(nn.Module):
     """``nn.Module`` plus ``init_cfg`` / ``init_weights()`` (see the file docstring)."""
 
     def __init__(self, init_cfg=None):
         super().__init__()
         self._is_init = False
-        self.init_cfg = copy.deepcopy(init_cfg)
+        init_cfg = copy.deepcopy(init_cfg)
+        self.init_cfg = InitCfgList(init_cfg) if isinstance(init_cfg, list) else init_cfg
 
     @property
     def is_init(self):
