@@ -1,0 +1,113 @@
+"""Reading .pth files without torch: tensors written by torch.save come back exactly
+(dtypes, views with offsets/strides, shared storages, Parameters), torchvision keys map to
+mmpretrain's and load into a minicls ResNet, and a malicious pickle is refused."""
+import io
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+from minicls.models.utils.torch_weights import (load_pth, load_pth_state_dict,
+                                                torchvision_to_mmpretrain)
+
+
+def test_tensors_written_by_torch(tmp_path):
+    torch = pytest.importorskip('torch')
+    base = torch.arange(24, dtype=torch.float32).reshape(4, 6)
+    obj = {
+        'state_dict': {'a': base, 'view': base[1:, ::2], 'transposed': base.t(),
+                       'half': torch.tensor([1.5, -2.25], dtype=torch.float16),
+                       'bf16': torch.tensor([1.5, -3.0], dtype=torch.bfloat16),
+                       'long': torch.tensor([7, -1]), 'flag': torch.tensor([True, False]),
+                       'scalar': torch.tensor(3.5), 'empty': torch.zeros(0, 3),
+                       'param': torch.nn.Parameter(torch.ones(2, 2))},
+        'meta': {'epoch': 3, 'classes': ('cat', 'dog'), 'note': 'hi', 'lr': [0.1, None]},
+    }
+    path = tmp_path / 'w.pth'
+    torch.save(obj, path)
+    out = load_pth(path)
+    assert out['meta'] == {'epoch': 3, 'classes': ('cat', 'dog'), 'note': 'hi',
+                           'lr': [0.1, None]}
+    sd = out['state_dict']
+    for key, value in obj['state_dict'].items():
+        expected = value.detach().float().numpy() if key == 'bf16' else value.detach().numpy()
+        assert sd[key].shape == expected.shape, key
+        assert sd[key].dtype == expected.dtype, key
+        np.testing.assert_array_equal(sd[key], expected, err_msg=key)
+    assert sd['view'].flags['C_CONTIGUOUS'] and sd['view'].base is None  # an owned copy
+
+
+def test_torchvision_keys_load_into_minicls_resnet(tmp_path):
+    torch = pytest.importorskip('torch')
+    from minicls.registry import MODELS
+    model = MODELS.build(dict(type='ImageClassifier', backbone=dict(type='ResNet', depth=18),
+                              neck=dict(type='GlobalAveragePooling'),
+                              head=dict(type='LinearClsHead', num_classes=5, in_channels=512)))
+    rng = np.random.default_rng(0)
+    # a torchvision-style state_dict: the backbone's keys without prefix, plus fc.*
+    tv = {k[len('backbone.'):] if k.startswith('backbone.') else k[len('head.'):]:
+          torch.from_numpy(rng.normal(size=v.shape).astype(v.dtype) if v.dtype.kind == 'f'
+                           else v.copy())
+          for k, v in model.state_dict().items()}
+    path = tmp_path / 'resnet18-tv.pth'
+    torch.save(tv, path)
+    sd = load_pth_state_dict(path)
+    assert set(sd) == set(model.state_dict())
+    model.load_state_dict(sd)
+    np.testing.assert_array_equal(model.backbone.layer3[0].conv2.weight.numpy(),
+                                  tv['layer3.0.conv2.weight'].numpy())
+    np.testing.assert_array_equal(model.head.fc.bias.numpy(), tv['fc.bias'].numpy())
+    # an mmpretrain checkpoint ({'state_dict': ..., 'meta': ...}) keeps its names
+    torch.save({'meta': {'epoch': 1}, 'state_dict': {'module.' + k: torch.from_numpy(v)
+                                                     for k, v in sd.items()}}, path)
+    assert set(load_pth_state_dict(path)) == set(sd)
+    # and backbone-only weights through init_cfg Pretrained with prefix
+    backbone = MODELS.build(dict(type='ResNet', depth=18, init_cfg=dict(
+        type='Pretrained', checkpoint=str(path), prefix='backbone')))
+    backbone.init_weights()
+    np.testing.assert_array_equal(backbone.conv1.weight.numpy(), tv['conv1.weight'].numpy())
+    assert list(torchvision_to_mmpretrain({'fc.w': 1, 'conv1.w': 2})) == \
+        ['head.fc.w', 'backbone.conv1.w']
+
+
+class Exploit:
+    def __reduce__(self):
+        import os
+        return (os.system, ('echo pwned > /tmp/minicls_pwned',))
+
+
+def test_malicious_pickle_is_refused(tmp_path):
+    path = tmp_path / 'evil.pth'
+    with zipfile.ZipFile(path, 'w') as zf:
+        zf.writestr('evil/data.pkl', pickle.dumps({'x': Exploit()}, protocol=2))
+        zf.writestr('evil/version', '3\n')
+    with pytest.raises(pickle.UnpicklingError, match=r'refusing to load (posix|os|nt)\.system'):
+        load_pth(path)
+    import os
+    assert not os.path.exists('/tmp/minicls_pwned')
+    # plain data needs no names and loads; a file that is not a zip is refused clearly
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, 'w') as zf:
+        zf.writestr('x/data.pkl', pickle.dumps('plain'))
+    path.write_bytes(buf.getvalue())
+    assert load_pth(path) == 'plain'
+    path.write_bytes(b'not a zip')
+    with pytest.raises(pickle.UnpicklingError, match='not a zip archive'):
+        load_pth(path)
+
+
+def test_out_of_bounds_tensor_record_is_refused(tmp_path):
+    torch = pytest.importorskip('torch')
+    path = tmp_path / 't.pth'
+    torch.save({'w': torch.ones(4)}, path)
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        files = {n: zf.read(n) for n in names}
+    data_name = [n for n in names if '/data/' in n][0]
+    files[data_name] = files[data_name][:8]    # storage now holds 2 floats, record says 4
+    with zipfile.ZipFile(path, 'w') as zf:
+        for n, b in files.items():
+            zf.writestr(n, b)
+    with pytest.raises(pickle.UnpicklingError, match='truncated|corrupt'):
+        load_pth(path)
