@@ -29,8 +29,8 @@ from minicls import nn
 
 logger = logging.getLogger('minicls')
 
-__all__ = ['BaseModule', 'InitCfgList', 'INITIALIZERS', 'initialize', 'constant_init', 'normal_init',
-           'trunc_normal_init', 'kaiming_init', 'xavier_init', 'uniform_init',
+__all__ = ['BaseModule', 'InitCfgList', 'INITIALIZERS', 'initialize', 'constant_init',
+           'normal_init', 'trunc_normal_init', 'kaiming_init', 'xavier_init', 'uniform_init',
            'load_pretrained']
 
 
