@@ -158,8 +158,9 @@ def check_parity(model, ref, x, labels, torch_loss, tol=1e-3, ref64=None, lr=0.1
     raw = {n: rel_err(p.grad.numpy(), ref_params[n].grad.numpy())
            for n, p in model.named_parameters()}
     print(f'raw max grad error {max(raw.values()):.2e} ({max(raw, key=raw.get)}); '
-          f'{sum(v >= tol for v in raw.values())}/{len(raw)} tensors above {tol}; torch float32 '
-          f'vs float64: up to {max(allowed.values()) / 3:.2e}' if ref64 is not None else '')
+          f'{sum(v >= tol for v in raw.values())}/{len(raw)} tensors above {tol}' +
+          (f'; torch float32 vs float64: up to {max(allowed.values()) / 3:.2e}'
+           if ref64 is not None else ''))
     # running statistics: both models ran two training forwards
     ours, theirs = model.state_dict(), ref.state_dict()
     stats = [k for k in ours if 'running' in k or 'num_batches' in k]
