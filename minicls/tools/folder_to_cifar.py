@@ -52,7 +52,9 @@ def convert(src, dst, seed=0):
         write_batch(osp.join(out, f'data_batch_{b}'), images[part],
                     [labels[i] for i in part], f'training batch {b} of 5')
     images, labels, _ = read_split(osp.join(src, 'test'))
-    write_batch(osp.join(out, 'test_batch'), images, labels, 'testing batch 1 of 1')
+    order = np.random.default_rng(seed + 1).permutation(len(images))  # as the original: mixed
+    write_batch(osp.join(out, 'test_batch'), images[order], [labels[i] for i in order],
+                'testing batch 1 of 1')
     with open(osp.join(out, 'batches.meta'), 'wb') as f:
         pickle.dump({b'label_names': [c.encode() for c in classes]}, f, protocol=2)
     return out

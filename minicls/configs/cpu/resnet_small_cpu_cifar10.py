@@ -1,11 +1,10 @@
 # CIFAR-10 on a laptop CPU: a narrow 3-stage ResNet (16/32/64 channels, ~0.7M parameters),
-# batch 128, OneCycle LR, 15 epochs. It reads the JPEG folders of
-# ../shared/data/cifar10-jpeg.tar.gz (train/<class>/*.jpg, test/<class>/*.jpg); extract it and
-# point data_root at it:
-#   tar xzf cifar10-jpeg.tar.gz -C data/cifar10-jpeg
-#   python -m minicls.train minicls/configs/cpu/resnet_small_cpu_cifar10.py \
-#       --cfg-options train_dataloader.dataset.data_root=data/cifar10-jpeg/train \
-#                     val_dataloader.dataset.data_root=data/cifar10-jpeg/test
+# batch 128, OneCycle LR. It reads CIFAR-10 in the official batch format from datasets/cifar10
+# (downloaded there on first use). From a folder of JPEGs (train/<class>/, test/<class>/), e.g.
+# the shared cifar10-jpeg.tar.gz, convert once:
+#   tar xzf cifar10-jpeg.tar.gz -C /tmp/cifar10
+#   python -m minicls.tools.folder_to_cifar /tmp/cifar10 datasets/cifar10
+#   python -m minicls.train minicls/configs/cpu/resnet_small_cpu_cifar10.py
 _base_ = ['../_base_/default_runtime.py']
 
 model = dict(
@@ -16,28 +15,27 @@ model = dict(
     head=dict(type='LinearClsHead', num_classes=10, in_channels=64,
               loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, loss_weight=1.0)))
 
-data_root = 'data/cifar10-jpeg'
+data_root = 'datasets/cifar10'
 data_preprocessor = dict(
     num_classes=10,
     mean=[125.307, 122.961, 113.8575],
     std=[51.5865, 50.847, 51.255],
     to_rgb=False)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
     dict(type='RandomCrop', crop_size=32, padding=4),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
-test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+test_pipeline = [dict(type='PackInputs')]
 train_dataloader = dict(
     batch_size=128,
     num_workers=2,
-    dataset=dict(type='CustomDataset', data_root=data_root + '/train', pipeline=train_pipeline),
+    dataset=dict(type='CIFAR10', data_root=data_root, split='train', pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True))
 val_dataloader = dict(
     batch_size=500,
     num_workers=2,
-    dataset=dict(type='CustomDataset', data_root=data_root + '/test', pipeline=test_pipeline),
+    dataset=dict(type='CIFAR10', data_root=data_root, split='test', pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False))
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
 test_dataloader = val_dataloader
