@@ -303,3 +303,31 @@ def test_models_build_with_default_args(models):
     models.register_module('_TestPoint', module=Point)
     p = models.build(dict(type='_TestPoint', x=1), default_args=dict(y=5))
     assert (p.x, p.y) == (1, 5)
+
+
+def test_a_user_class_registered_before_the_first_lookup_meets_the_builtins():
+    """Registering under a built-in's name before any lookup must clash at once (or replace the
+    built-in with force=True), never break the lazy import of the built-ins later."""
+    import subprocess
+    import sys
+    code = '''
+import minicls
+from minicls.registry import MODELS
+try:
+    @MODELS.register_module()
+    class L1Loss(minicls.nn.Module):
+        pass
+except KeyError as err:
+    assert 'already registered' in str(err), err
+else:
+    raise SystemExit('no clash reported')
+
+@MODELS.register_module(force=True)
+class L1Loss(minicls.nn.Module):
+    pass
+assert MODELS.get('L1Loss') is L1Loss
+assert MODELS.get('ResNet') is not None
+print('ok')
+'''
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == 'ok', out.stderr
