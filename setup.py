@@ -29,5 +29,6 @@ setup(
     entry_points={'console_scripts': [
         'minicls-train=minicls.train:main',
         'minicls-test=minicls.test:main',
+        'minicls-predict=minicls.predict:main',
     ]},
 )
