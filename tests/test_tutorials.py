@@ -1,4 +1,4 @@
-"""Every tutorial is executed: its ```python blocks run in order, in one namespace, in a
+"""Every tutorial (and the README's tour) is executed: its ```python blocks run in order, in one namespace, in a
 temporary directory. A block whose first line is `# no-test` is skipped (e.g. a long run)."""
 import os
 import re
@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-TUTORIALS = sorted((Path(__file__).parent.parent / 'tutorials').glob('[0-9]*.md'))
+ROOT = Path(__file__).parent.parent
+TUTORIALS = sorted((ROOT / 'tutorials').glob('[0-9]*.md')) + [ROOT / 'README.md']
 BLOCK = re.compile(r'```python\n(.*?)```', re.S)
 
 
