@@ -17,13 +17,13 @@ test_pipeline = [dict(type='PackInputs')]
 train_dataloader = dict(
     batch_size=16,
     num_workers=2,
-    dataset=dict(type=dataset_type, data_root='data/cifar10', split='train',
+    dataset=dict(type=dataset_type, data_root='datasets/cifar10', split='train',
                  pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True))
 val_dataloader = dict(
     batch_size=16,
     num_workers=2,
-    dataset=dict(type=dataset_type, data_root='data/cifar10', split='test',
+    dataset=dict(type=dataset_type, data_root='datasets/cifar10', split='test',
                  pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False))
 val_evaluator = dict(type='Accuracy', topk=(1, ))
