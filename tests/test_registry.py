@@ -331,3 +331,12 @@ print('ok')
 '''
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == 'ok', out.stderr
+
+
+def test_register_a_callable_whose_module_is_none(models):
+    """Classes made by `type()` or exec without a module name have `__module__ = None`;
+    registering them must work rather than crash on `None.startswith`."""
+    Made = type('Made', (Point,), {'__module__': None})
+    assert Made.__module__ is None
+    models.register_module('_TestMade', module=Made)
+    assert models.build(dict(type='_TestMade', x=1, y=2)).y == 2

@@ -187,7 +187,7 @@ class Registry:
     def _register(self, module, name, force):
         if not callable(module):
             raise TypeError(f'module must be Callable, but got {type(module).__name__}')
-        if not getattr(module, '__module__', '').startswith('minicls.'):
+        if not (getattr(module, '__module__', None) or '').startswith('minicls.'):
             # A user's class: let the built-ins claim their names first, so that a clash is
             # reported here (or overridden by force=True) instead of breaking a later lookup.
             self._import_locations()
