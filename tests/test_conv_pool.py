@@ -107,10 +107,11 @@ def test_max_pool_pads_with_minus_infinity():
 
 
 @pytest.mark.parametrize('needs', [(True, False), (False, True), (True, True)])
-@pytest.mark.parametrize('recompute', [False, True])
-def test_conv_partial_gradients_and_recomputed_columns(needs, recompute, monkeypatch):
-    monkeypatch.setattr(conv_module, 'RECOMPUTE_COLUMNS', recompute)
-    a = np.random.default_rng(0).standard_normal((2, 4, 6, 5)).astype(np.float32)
+@pytest.mark.parametrize('block_bytes', [1, 2000, conv_module.BLOCK_BYTES])
+def test_conv_partial_gradients_in_batch_blocks(needs, block_bytes, monkeypatch):
+    """Blocks of one image, of a few images (an uneven last block) and the whole batch."""
+    monkeypatch.setattr(conv_module, 'BLOCK_BYTES', block_bytes)
+    a = np.random.default_rng(0).standard_normal((5, 4, 6, 5)).astype(np.float32)
     b = np.random.default_rng(1).standard_normal((6, 2, 3, 2)).astype(np.float32)
     x, w = minicls.tensor(a, requires_grad=needs[0]), minicls.tensor(b, requires_grad=needs[1])
     xt, wt = torch.tensor(a, requires_grad=needs[0]), torch.tensor(b, requires_grad=needs[1])

@@ -351,3 +351,17 @@ def test_compositions_run_on_the_device_path():
             np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
     finally:
         backend.cupy = saved
+
+
+@pytest.mark.parametrize('block_bytes', [1, 3000])
+def test_conv2d_gradcheck_when_the_batch_is_cut_into_blocks(block_bytes, monkeypatch):
+    """The CPU conv works in blocks of images (cache blocking); the generic suite's small cases
+    fit in one block, so check blocks of one image and of a few images (uneven last block)."""
+    from minicls.nn.functional import conv as conv_module
+    monkeypatch.setattr(conv_module, 'BLOCK_BYTES', block_bytes)
+    assert len(conv_module._blocks(np.zeros((5, 4, 6, 5)), ((3, 2), 0, 0, 0, (3, 2), 2))) > 1
+    x = minicls.tensor(RNG.standard_normal((5, 4, 6, 5)), requires_grad=True)
+    w = minicls.tensor(RNG.standard_normal((6, 2, 3, 2)), requires_grad=True)
+    b = minicls.tensor(RNG.standard_normal(6), requires_grad=True)
+    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1, groups=2),
+                     [x, w, b])
