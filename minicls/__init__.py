@@ -21,4 +21,5 @@ from .functional import (abs, add, amax, amin, argmax, argmin, cat, clamp, clip,
                          sqrt, squeeze, stack, sub, sum, tanh, topk, transpose, unsqueeze, var,
                          where)
 from .random import get_rng_state, manual_seed, set_rng_state  # noqa: E402
+from .parallel import get_num_threads, set_num_threads  # noqa: E402
 from . import nn  # noqa: E402

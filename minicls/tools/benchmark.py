@@ -7,7 +7,8 @@ backward, BatchNorm2d + ReLU forward + backward, and one ResNet_CIFAR-18 trainin
 (forward, cross-entropy, backward, SGD update) when ``minicls.models`` provides it. Each time
 is the median of ``--repeat`` runs after one warm-up run. NumPy's BLAS reads its thread count
 when it loads, so ``--threads`` re-runs this command with ``OPENBLAS_NUM_THREADS`` (and
-``OMP_NUM_THREADS``) set; PyTorch gets ``torch.set_num_threads``. Other processes on the
+``OMP_NUM_THREADS``) set; minicls's own pool gets ``minicls.set_num_threads`` and PyTorch
+``torch.set_num_threads``. Other processes on the
 machine make the figures noisy: compare the two columns of one run, not runs of different days.
 """
 import argparse
@@ -202,6 +203,7 @@ def main(argv=None):
             print(f'warning: {var}={os.environ[var]} is set and may slow BLAS down; measure '
                   'with `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m '
                   'minicls.tools.benchmark`')
+    minicls.set_num_threads(args.threads)
     sync = lambda: None  # noqa: E731
     if args.device != 'cpu':
         xp = backend.xp_for(args.device)

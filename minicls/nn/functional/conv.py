@@ -23,12 +23,19 @@ faults. So on the CPU the batch is cut into blocks of images whose columns fit i
 transpose while its columns are still in cache. Measured on 2 cores: 1.5-2.5x faster for the
 small-channel convs of a CIFAR ResNet. Backward rebuilds each block's columns instead of keeping
 them from forward (that would be 1 GB at ResNet-18, batch 64). On a GPU there is one block.
+
+**Threads.** The blocks are independent, so ``minicls.parallel.parallel_for`` runs them on all
+cores, each thread with a single-threaded GEMM, as PyTorch does. Then the copies around the
+GEMMs run in parallel too, not only the GEMMs. The number of blocks is rounded up to a
+multiple of the thread count, so the dW partial sums (added in block order) and the result
+are the same from run to run on one machine.
 """
 import numpy as np
 
 from ...autograd.function import Function
 from ...autograd.opspec import OpCase
 from ...backend import get_array_module
+from ...parallel import get_num_threads, parallel_for
 from .im2col import col2im, im2col, pair
 
 BLOCK_BYTES = 8 * 2**20
@@ -68,9 +75,11 @@ class Conv2d(Function):
         geometry = ((kh, kw), stride, padding, dilation, out_size, g)
         w_mat = weight.reshape(g, o // g, cg * kh * kw)
         y = xp.empty((n, o) + out_size, dtype=xp.result_type(x.dtype, weight.dtype))
-        for block in _blocks(x, geometry):
+
+        def one_block(block):
             y_block = xp.matmul(w_mat, _columns(x[block], geometry))  # (G, Og, B*P)
             y[block] = y_block.reshape(o, -1, *out_size).transpose(1, 0, 2, 3)
+        parallel_for(one_block, _blocks(x, geometry))
         if bias is not None:
             y += bias.reshape(1, o, 1, 1)
         if ctx.needs_input_grad:
@@ -87,31 +96,44 @@ class Conv2d(Function):
         o = gy.shape[1]
         need_x, need_w = ctx.needs_input_grad[:2]
         gx = xp.empty(ctx.x_shape, dtype=gy.dtype) if need_x else None
-        gw_t = xp.zeros((g, c // g * kernel[0] * kernel[1], o // g), dtype=gy.dtype)
-        for block in _blocks(gy, ctx.geometry, c):
+
+        def one_block(block):
+            """Writes this block's part of dx; returns its part of dW^T (None if not needed)."""
             gy_block = xp.ascontiguousarray(gy[block].transpose(1, 0, 2, 3)).reshape(g, o // g, -1)
-            if need_w:
-                # dW^T = cols @ gy^T rather than dW = gy @ cols^T: the same numbers, but
-                # OpenBLAS runs this orientation steadily fast, the other sometimes 10x slower.
-                gw_t += xp.matmul(_columns(ctx.x[block], ctx.geometry),
-                                  gy_block.transpose(0, 2, 1))     # (G, K, Og)
             if need_x:
                 gcols = xp.matmul(ctx.w_mat.transpose(0, 2, 1), gy_block)   # (G, K, B*P)
                 gcols = gcols.reshape((c,) + kernel + (-1,) + out_size)   # (C, KH, KW, B, OH, OW)
                 gx_block = col2im(gcols, ctx.x_shape[2:], kernel, stride, dilation, padding)
                 gx[block] = gx_block.transpose(1, 0, 2, 3)         # (C, B, ..) -> (B, C, ..)
-        gw = gw_t.transpose(0, 2, 1).reshape((o, c // g) + kernel) if need_w else None
+            if need_w:
+                # dW^T = cols @ gy^T rather than dW = gy @ cols^T: the same numbers, but
+                # OpenBLAS runs this orientation steadily fast, the other sometimes 10x slower.
+                return xp.matmul(_columns(ctx.x[block], ctx.geometry),
+                                 gy_block.transpose(0, 2, 1))      # (G, K, Og)
+        gw_parts = parallel_for(one_block, _blocks(gy, ctx.geometry, c))
+        gw = None
+        if need_w:
+            gw_t = gw_parts[0]
+            for part in gw_parts[1:]:   # in block order, whichever thread finished first
+                gw_t = gw_t + part
+            gw = gw_t.transpose(0, 2, 1).reshape((o, c // g) + kernel)
         gb = gy.sum(axis=(0, 2, 3)) if ctx.has_bias and ctx.needs_input_grad[2] else None
         return (gx, gw, gb) if ctx.has_bias else (gx, gw)
 
 
 def _blocks(a, geometry, channels=None):
-    """Slices of the batch axis of ``a``, each holding as many images as keep one block of
-    columns under ``BLOCK_BYTES`` (at least one image); a single block on a GPU."""
+    """Slices of the batch axis of ``a``: blocks of images whose columns stay under
+    ``BLOCK_BYTES`` (at least one image each), as many as a multiple of the threads when
+    there are several blocks, so each thread gets its share; a single block on a GPU."""
     kernel, out_size = geometry[0], geometry[4]
     n, c = a.shape[0], channels or a.shape[1]
+    if get_array_module(a) is not np:
+        return [slice(0, n)]
     per_image = c * kernel[0] * kernel[1] * out_size[0] * out_size[1] * a.itemsize
-    step = max(1, BLOCK_BYTES // per_image) if get_array_module(a) is np else n
+    count = -(-n // max(1, BLOCK_BYTES // per_image))               # ceil division
+    threads = get_num_threads()
+    count = min(n, -(-count // threads) * threads)
+    step = -(-n // count)
     return [slice(start, start + step) for start in range(0, n, step)]
 
 

@@ -1,0 +1,99 @@
+"""Intra-op parallelism: running one op's independent blocks of work on several CPU cores.
+
+NumPy runs everything on one core except BLAS calls, which OpenBLAS splits over its own
+threads. For a convolution that is not enough: half of its time is im2col/col2im copies and
+transposes, which NumPy does on one core while OpenBLAS's threads spin, waiting for the next
+GEMM. PyTorch instead splits a conv over the images of the batch (``at::parallel_for``) and
+runs a single-threaded GEMM in each thread. So does minicls: the conv cuts the batch into
+blocks, and ``parallel_for`` hands the blocks to a pool of threads. NumPy releases the GIL
+inside its copies and inside BLAS, so the threads really run at the same time.
+
+Each pool thread asks OpenBLAS for one thread *in that thread only*
+(``openblas_set_num_threads_local``, OpenBLAS >= 0.3.27, the BLAS in NumPy's wheels);
+GEMMs called elsewhere keep all of BLAS's threads. Where that function is missing (NumPy
+built on MKL or an older OpenBLAS), ``parallel_for`` runs the blocks one after another and
+BLAS's own threads do the parallel work, as before.
+
+    minicls.set_num_threads(1)     # as torch.set_num_threads: 1 turns the pool off
+    minicls.get_num_threads()      # default: the CPU cores this process may use
+"""
+import ctypes
+import glob
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+_lock = threading.Lock()
+_local = threading.local()   # .in_pool is True in the pool's own threads
+_pool = None
+_num_threads = None
+
+
+def _cores():
+    if hasattr(os, 'sched_getaffinity'):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def get_num_threads():
+    """Threads used for intra-op parallelism (the conv's blocks)."""
+    return _num_threads or _cores()
+
+
+def set_num_threads(n):
+    """Use ``n`` threads for intra-op parallelism (``n = 1``: none), as ``torch.set_num_threads``.
+
+    It does not change BLAS's own thread count, which NumPy fixes when it loads
+    (``OPENBLAS_NUM_THREADS``)."""
+    global _num_threads, _pool
+    n = int(n)
+    if n < 1:
+        raise ValueError(f'set_num_threads: expected a positive number of threads, got {n}')
+    with _lock:
+        if _pool is not None:
+            _pool.shutdown(wait=True)
+        _num_threads, _pool = n, None
+
+
+def _find_set_local_threads():
+    """OpenBLAS's ``openblas_set_num_threads_local`` from the library NumPy loaded, or None."""
+    here = os.path.dirname(np.__file__)
+    candidates = (glob.glob(os.path.join(here, '..', 'numpy.libs', '*openblas*')) +   # Linux, Windows
+                  glob.glob(os.path.join(here, '.dylibs', '*openblas*')))           # macOS
+    for path in candidates:
+        try:
+            return ctypes.CDLL(path).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+_set_local_threads = _find_set_local_threads()
+
+
+def _one_blas_thread():
+    """Pool-thread initialiser: this thread's GEMMs run on this thread alone."""
+    _set_local_threads(1)
+    _local.in_pool = True
+
+
+def _get_pool():
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(get_num_threads(), thread_name_prefix='minicls',
+                                       initializer=_one_blas_thread)
+        return _pool
+
+
+def parallel_for(fn, items):
+    """``[fn(item) for item in items]``, the items shared among the pool's threads when there
+    is more than one of each (results in the order of ``items``, whatever thread ran them).
+    Called from inside the pool, it runs the items itself (waiting on the pool could deadlock)."""
+    items = list(items)
+    if (len(items) < 2 or get_num_threads() < 2 or _set_local_threads is None
+            or getattr(_local, 'in_pool', False)):
+        return [fn(item) for item in items]
+    return list(_get_pool().map(fn, items))

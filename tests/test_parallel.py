@@ -1,0 +1,105 @@
+"""minicls.parallel: the thread pool behind the conv's blocks, and the conv on several threads."""
+import threading
+
+import numpy as np
+import pytest
+
+import minicls
+import minicls.nn.functional as F
+from minicls import parallel
+from minicls.nn.functional import conv as conv_module
+
+needs_local_blas = pytest.mark.skipif(
+    parallel._set_local_threads is None,
+    reason="this NumPy's BLAS has no openblas_set_num_threads_local: the pool stays off")
+
+
+@pytest.fixture
+def threads():
+    """Restore the thread count after a test."""
+    before = parallel._num_threads
+    yield
+    parallel.set_num_threads(before or parallel._cores())
+    parallel._num_threads = before
+
+
+def test_parallel_for_returns_results_in_order(threads):
+    parallel.set_num_threads(3)
+    assert parallel.parallel_for(lambda i: i * i, range(20)) == [i * i for i in range(20)]
+
+
+@needs_local_blas
+def test_parallel_for_uses_the_pool_threads(threads):
+    parallel.set_num_threads(2)
+    barrier = threading.Barrier(2, timeout=10)
+
+    def meet(_):
+        barrier.wait()   # only returns if two threads are inside at once
+        return threading.current_thread().name
+    names = parallel.parallel_for(meet, range(2))
+    assert all(name.startswith('minicls') for name in names)
+
+
+def test_one_thread_runs_everything_here(threads):
+    parallel.set_num_threads(1)
+    names = parallel.parallel_for(lambda _: threading.current_thread().name, range(4))
+    assert names == [threading.current_thread().name] * 4
+
+
+def test_nested_parallel_for_does_not_deadlock(threads):
+    parallel.set_num_threads(2)
+    inner = lambda i: sum(parallel.parallel_for(lambda j: i + j, range(3)))  # noqa: E731
+    assert parallel.parallel_for(inner, range(4)) == [3 * i + 3 for i in range(4)]
+
+
+def test_errors_in_a_thread_reach_the_caller(threads):
+    parallel.set_num_threads(2)
+
+    def fail(i):
+        if i == 3:
+            raise ValueError('block 3')
+        return i
+    with pytest.raises(ValueError, match='block 3'):
+        parallel.parallel_for(fail, range(6))
+
+
+def test_set_num_threads_checks_its_argument(threads):
+    with pytest.raises(ValueError, match='positive'):
+        minicls.set_num_threads(0)
+    minicls.set_num_threads(2)
+    assert minicls.get_num_threads() == 2
+
+
+def test_blocks_are_balanced_over_the_threads(threads, monkeypatch):
+    monkeypatch.setattr(conv_module, 'BLOCK_BYTES', 4000)
+    geometry = ((3, 3), (1, 1), (1, 1, 1, 1), (1, 1), (6, 6), 1)
+    x = np.zeros((10, 2, 6, 6), np.float32)          # 2*9*36*4 = 2592 bytes of columns per image
+    for n in (1, 2, 3):
+        parallel.set_num_threads(n)
+        blocks = conv_module._blocks(x, geometry)
+        assert len(blocks) % n == 0 or len(blocks) == 10
+        covered = np.concatenate([np.arange(10)[b] for b in blocks])
+        np.testing.assert_array_equal(covered, np.arange(10))
+
+
+@pytest.mark.parametrize('n_threads', [1, 2, 3])
+def test_conv_on_several_threads_matches_one_thread_and_repeats_exactly(n_threads, threads,
+                                                                        monkeypatch):
+    monkeypatch.setattr(conv_module, 'BLOCK_BYTES', 3000)   # several blocks per conv
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((7, 4, 6, 5)).astype(np.float32)
+    b = rng.standard_normal((6, 2, 3, 3)).astype(np.float32)
+
+    def run():
+        x = minicls.tensor(a, requires_grad=True)
+        w = minicls.tensor(b, requires_grad=True)
+        y = F.conv2d(x, w, padding=1, groups=2)
+        y.square().sum().backward()
+        return y.numpy(), x.grad.numpy(), w.grad.numpy()
+    parallel.set_num_threads(1)
+    reference = run()
+    parallel.set_num_threads(n_threads)
+    first, second = run(), run()
+    for ours, again, ref in zip(first, second, reference):
+        np.testing.assert_array_equal(ours, again)           # the same bits on every run
+        np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5)
