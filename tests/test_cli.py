@@ -133,3 +133,34 @@ def test_cli_in_a_subprocess(config, tmp_path):
     bad = subprocess.run([sys.executable, '-m', 'minicls.train', 'no_such_config'],
                          capture_output=True, text=True, env=env, timeout=60)
     assert bad.returncode != 0 and 'resnet18_8xb16_cifar10' in bad.stderr
+
+
+@pytest.mark.skipif(sys.platform == 'win32', reason='SIGINT to a child process is POSIX')
+def test_a_real_ctrl_c_saves_a_checkpoint_and_resume_goes_on(config, tmp_path):
+    """Send a real SIGINT to `python -m minicls.train` mid-run: it finishes the iteration,
+    saves iter_N.npz (pointed to by last_checkpoint), exits with 130, and --resume goes on."""
+    import signal
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    work = tmp_path / 'work'
+    proc = subprocess.Popen([sys.executable, '-m', 'minicls.train', str(config), '--work-dir',
+                             str(work), '--cfg-options', 'train_cfg.max_epochs=100000'],
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for line in proc.stderr:            # wait until training is under way
+            if 'Epoch(train) [2]' in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        rest = proc.communicate(timeout=60)[1]
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, rest
+    assert 'Ctrl-C: stopping after this iteration' in rest
+    saved = (work / 'last_checkpoint').read_text().strip()
+    assert os.path.basename(saved).startswith('iter_') and os.path.isfile(saved)
+    from minicls.engine.checkpoint import load_checkpoint
+    meta = load_checkpoint(saved)['meta']
+    assert f"iter_{meta['iter']}.npz" == os.path.basename(saved)
+    epoch = meta['epoch']
+    assert train_cli.main([str(config), '--work-dir', str(work), '--resume', '--cfg-options',
+                           f'train_cfg.max_epochs={epoch + 1}']) == 0
+    assert (work / f'epoch_{epoch + 1}.npz').is_file()
