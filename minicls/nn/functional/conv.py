@@ -127,7 +127,7 @@ def _blocks(a, geometry, channels=None):
     there are several blocks, so each thread gets its share; a single block on a GPU."""
     kernel, out_size = geometry[0], geometry[4]
     n, c = a.shape[0], channels or a.shape[1]
-    if get_array_module(a) is not np:
+    if get_array_module(a) is not np or n == 0:
         return [slice(0, n)]
     per_image = c * kernel[0] * kernel[1] * out_size[0] * out_size[1] * a.itemsize
     count = -(-n // max(1, BLOCK_BYTES // per_image))               # ceil division
