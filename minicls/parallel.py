@@ -88,6 +88,16 @@ def _get_pool():
         return _pool
 
 
+def _forget_pool_after_fork():
+    """A forked child (e.g. a DataLoader worker) has none of the parent's threads: start over."""
+    global _pool, _lock
+    _pool, _lock = None, threading.Lock()
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
 def parallel_for(fn, items):
     """``[fn(item) for item in items]``, the items shared among the pool's threads when there
     is more than one of each (results in the order of ``items``, whatever thread ran them).

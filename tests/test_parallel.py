@@ -1,5 +1,7 @@
 """minicls.parallel: the thread pool behind the conv's blocks, and the conv on several threads."""
+import os
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -103,3 +105,26 @@ def test_conv_on_several_threads_matches_one_thread_and_repeats_exactly(n_thread
     for ours, again, ref in zip(first, second, reference):
         np.testing.assert_array_equal(ours, again)           # the same bits on every run
         np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5)
+
+
+@needs_local_blas
+@pytest.mark.skipif(not hasattr(os, 'fork'), reason='needs os.fork')
+def test_a_forked_child_gets_a_fresh_pool(threads):
+    """The pool's threads do not survive fork(): a child (a DataLoader worker) must not wait on
+    them forever."""
+    parallel.set_num_threads(2)
+    parallel.parallel_for(lambda i: i, range(4))        # the parent's pool exists now
+    pid = os.fork()
+    if pid == 0:                                        # child: exit 0 only if it works
+        ok = parallel.parallel_for(lambda i: i + 1, range(4)) == [1, 2, 3, 4]
+        os._exit(0 if ok else 1)
+    deadline = time.time() + 30
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.time() > deadline:
+            os.kill(pid, 9)
+            pytest.fail('the forked child hung on the parent pool')
+        time.sleep(0.05)
+    assert os.waitstatus_to_exitcode(status) == 0
