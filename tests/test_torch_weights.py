@@ -1,6 +1,7 @@
 """Reading .pth files without torch: tensors written by torch.save come back exactly
 (dtypes, views with offsets/strides, shared storages, Parameters), torchvision keys map to
-mmpretrain's and load into a minicls ResNet, and a malicious pickle is refused."""
+mmpretrain's and load into a minicls ResNet, a malicious pickle is refused (or, when only the
+weights are read, runs nothing), and an mmengine training checkpoint gives its weights."""
 import io
 import pickle
 import zipfile
@@ -111,3 +112,54 @@ def test_out_of_bounds_tensor_record_is_refused(tmp_path):
             zf.writestr(n, b)
     with pytest.raises(pickle.UnpicklingError, match='truncated|corrupt'):
         load_pth(path)
+
+
+BUILT = []
+
+
+class HistoryBuffer:
+    """Stands for mmengine.logging.HistoryBuffer: an object an mmengine checkpoint carries."""
+
+    def __init__(self):
+        self._log_history = np.arange(3.0)
+        self.max_length = 1000000
+
+    def __setstate__(self, state):   # pickle calls this if it builds the real class
+        BUILT.append(state)
+
+
+def test_an_mmengine_training_checkpoint_gives_its_weights(tmp_path):
+    """meta with NumPy scalars, a message hub of custom objects, optimizer state: the weights
+    come back, the other objects are skipped (named in a warning) and never built."""
+    torch = pytest.importorskip('torch')
+    path = tmp_path / 'epoch_3.pth'
+    weights = {'backbone.conv1.weight': torch.randn(4, 3, 3, 3), 'head.fc.bias': torch.ones(2)}
+    torch.save({'meta': {'epoch': 3, 'seed': np.int64(7), 'dataset_meta': {'classes': ('a', 'b')}},
+                'state_dict': weights,
+                'message_hub': {'log_scalars': {'train/loss': HistoryBuffer()},
+                                'runtime_info': {'iter': np.int64(30)}},
+                'optimizer': {'state': {0: {'momentum_buffer': torch.zeros(4)}},
+                              'param_groups': [{'lr': 0.1, 'params': [0]}]}}, path)
+    with pytest.raises(pickle.UnpicklingError, match='refusing to load'):
+        load_pth(path)
+    with pytest.warns(UserWarning, match='HistoryBuffer') as record:
+        state = load_pth_state_dict(path)
+    assert 'numpy' in str(record[0].message)
+    assert list(state) == list(weights) and not BUILT
+    for key, value in weights.items():
+        np.testing.assert_array_equal(state[key], value.numpy())
+
+
+def test_a_malicious_pickle_runs_nothing_when_only_weights_are_read(tmp_path):
+    import os
+    path = tmp_path / 'evil.pth'
+    with zipfile.ZipFile(path, 'w') as zf:
+        zf.writestr('evil/data.pkl', pickle.dumps(Exploit(), protocol=2))
+        zf.writestr('evil/version', '3\n')
+    with pytest.raises(ValueError, match='not a dict of weights'):
+        load_pth_state_dict(path)
+    with zipfile.ZipFile(path, 'w') as zf:
+        zf.writestr('evil/data.pkl', pickle.dumps({'state_dict': {'x': Exploit()}}, protocol=2))
+    with pytest.warns(UserWarning, match=r'(posix|os|nt)\.system'):
+        assert load_pth_state_dict(path) == {}
+    assert not os.path.exists('/tmp/minicls_pwned')

@@ -15,10 +15,17 @@ code. Here a restricted ``Unpickler`` only lets through the few names a weights 
 (``collections.OrderedDict``, the two rebuild functions, the storage types), each mapped to a
 harmless stand-in written below; any other name raises ``UnpicklingError``. Tensors become
 NumPy arrays read straight from the storage bytes (bounds checked).
+
+A checkpoint saved by mmengine during training also carries objects that are not weights (the
+message hub's ``HistoryBuffer``s, NumPy scalars in ``meta``...). ``load_pth_state_dict`` reads
+such files too: there, every other name becomes an inert ``_StandIn`` that only records what
+the pickle asked for, is never the real object and runs nothing, and only the arrays of
+``state_dict`` are kept.
 """
 import collections
 import io
 import pickle
+import warnings
 import zipfile
 
 import numpy as np
@@ -65,8 +72,27 @@ def _rebuild_parameter(data, requires_grad=False, backward_hooks=None):
     return data
 
 
+class _StandIn:
+    """Takes the place of any other name a checkpoint's pickle uses: whether pickle calls it,
+    builds it with ``__new__`` or gives it a state, it only stores the arguments."""
+    qualname = '?'
+
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        self.args, self.kwargs = args, kwargs
+
+    def __setstate__(self, state):
+        self.state = state
+
+    def __repr__(self):
+        return f'<{self.qualname}, not loaded>'
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
-    """Resolves only the names a tensor file needs; reads storages from the zip."""
+    """Resolves only the names a tensor file needs; reads storages from the zip. With
+    ``stand_ins``, any other name becomes an inert ``_StandIn`` (listed in ``skipped``)."""
 
     ALLOWED = {
         ('collections', 'OrderedDict'): collections.OrderedDict,
@@ -74,21 +100,27 @@ class _RestrictedUnpickler(pickle.Unpickler):
         ('torch._utils', '_rebuild_parameter'): _rebuild_parameter,
     }
 
-    def __init__(self, file, archive, prefix):
+    def __init__(self, file, archive, prefix, stand_ins=False):
         super().__init__(file)
         self.archive = archive
         self.prefix = prefix
         self.storages = {}
+        self.stand_ins = stand_ins
+        self.skipped = set()
 
     def find_class(self, module, name):
         if (module, name) in self.ALLOWED:
             return self.ALLOWED[(module, name)]
         if module in ('torch', 'torch.storage') and name in STORAGE_DTYPES:
             return _StorageType(name)
+        if self.stand_ins:
+            self.skipped.add(f'{module}.{name}')
+            return type(name, (_StandIn,), {'qualname': f'{module}.{name}'})
         raise pickle.UnpicklingError(
             f'refusing to load {module}.{name}: a weights file only needs tensors, dicts and '
             'numbers, and naming other Python objects is how a malicious pickle runs code. If '
-            'you trust this file, load it with torch.load and save its state_dict.')
+            'you trust this file, load it with torch.load and save its state_dict. (To read '
+            'only the weights of an mmengine checkpoint, use load_pth_state_dict.)')
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == 'storage'
@@ -115,6 +147,11 @@ def load_pth(path):
 
     Raises ``pickle.UnpicklingError`` for anything but tensors and plain containers.
     """
+    return _load(path, stand_ins=False)[0]
+
+
+def _load(path, stand_ins):
+    """(the object, the set of names replaced by stand-ins)."""
     if not zipfile.is_zipfile(path):
         raise pickle.UnpicklingError(
             f'{path} is not a zip archive: only the zip format of torch.save (PyTorch >= 1.6) '
@@ -125,8 +162,9 @@ def load_pth(path):
             raise pickle.UnpicklingError(f'{path} has no <name>/data.pkl entry: it is a zip '
                                          'file, but not one written by torch.save')
         prefix = pkl[0][:-len('data.pkl')]
-        unpickler = _RestrictedUnpickler(io.BytesIO(archive.read(pkl[0])), archive, prefix)
-        return unpickler.load()
+        unpickler = _RestrictedUnpickler(io.BytesIO(archive.read(pkl[0])), archive, prefix,
+                                         stand_ins)
+        return unpickler.load(), unpickler.skipped
 
 
 def torchvision_to_mmpretrain(state_dict):
@@ -142,12 +180,17 @@ def load_pth_state_dict(path, convert='auto'):
 
     A checkpoint dict's ``state_dict`` entry is used when present, and a ``module.`` prefix
     (DataParallel) removed. ``convert='auto'`` maps torchvision names to mmpretrain's when no
-    key starts with ``backbone.``/``neck.``/``head.``; True/False force it on/off.
+    key starts with ``backbone.``/``neck.``/``head.``; True/False force it on/off. Objects
+    other than weights (an mmengine checkpoint's message hub...) are skipped, with a warning
+    naming them; they are never built, so nothing in the file runs.
     """
-    obj = load_pth(path)
+    obj, skipped = _load(path, stand_ins=True)
     state = obj.get('state_dict', obj) if isinstance(obj, dict) else obj
     if not isinstance(state, dict):
         raise ValueError(f'{path} holds a {type(state).__name__}, not a dict of weights')
+    if skipped:
+        warnings.warn(f'{path}: skipped objects that are not weights: '
+                      f'{", ".join(sorted(skipped))}', stacklevel=2)
     state = collections.OrderedDict(
         (k[len('module.'):] if k.startswith('module.') else k, v) for k, v in state.items()
         if isinstance(v, np.ndarray))
