@@ -60,8 +60,8 @@ def set_num_threads(n):
 def _find_set_local_threads():
     """OpenBLAS's ``openblas_set_num_threads_local`` from the library NumPy loaded, or None."""
     here = os.path.dirname(np.__file__)
-    candidates = (glob.glob(os.path.join(here, '..', 'numpy.libs', '*openblas*')) +   # Linux, Windows
-                  glob.glob(os.path.join(here, '.dylibs', '*openblas*')))           # macOS
+    candidates = (glob.glob(os.path.join(here, '..', 'numpy.libs', '*openblas*'))  # Linux, Windows
+                  + glob.glob(os.path.join(here, '.dylibs', '*openblas*')))        # macOS
     for path in candidates:
         try:
             return ctypes.CDLL(path).openblas_set_num_threads_local
