@@ -27,8 +27,8 @@ them from forward (that would be 1 GB at ResNet-18, batch 64). On a GPU there is
 **Threads.** The blocks are independent, so ``minicls.parallel.parallel_for`` runs them on all
 cores, each thread with a single-threaded GEMM, as PyTorch does. Then the copies around the
 GEMMs run in parallel too, not only the GEMMs. The number of blocks is rounded up to a
-multiple of the thread count, so the dW partial sums (added in block order) and the result
-are the same from run to run on one machine.
+multiple of the thread count, so each thread gets its share, and the dW partial sums are added
+in block order, so the result is the same from run to run for a given thread count.
 """
 import numpy as np
 
@@ -123,8 +123,9 @@ class Conv2d(Function):
 
 def _blocks(a, geometry, channels=None):
     """Slices of the batch axis of ``a``: blocks of images whose columns stay under
-    ``BLOCK_BYTES`` (at least one image each), as many as a multiple of the threads when
-    there are several blocks, so each thread gets its share; a single block on a GPU."""
+    ``BLOCK_BYTES`` (at least one image each), their number rounded up to a multiple of the
+    thread count (at most one block per image), so each thread gets its share; a single
+    block on a GPU."""
     kernel, out_size = geometry[0], geometry[4]
     n, c = a.shape[0], channels or a.shape[1]
     if get_array_module(a) is not np or n == 0:
