@@ -138,6 +138,9 @@ def make_module():
     module.asnumpy = lambda a: np.array(a.view(np.ndarray)) if isinstance(a, ndarray) else \
         np.asarray(a)
     module.random = types.SimpleNamespace(seed=lambda s: None)
+    pool = types.SimpleNamespace(used_bytes=lambda: 0, total_bytes=lambda: 0,
+                                 free_all_blocks=lambda: None)
+    module.get_default_memory_pool = lambda: pool
     module.cuda = types.SimpleNamespace(
         Device=_Device,
         runtime=types.SimpleNamespace(getDeviceCount=lambda: 1, getDevice=lambda: 0))

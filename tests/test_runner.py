@@ -221,3 +221,42 @@ def test_bad_configs_say_what_to_fix(data_root, tmp_path):
             type='ImageClassifier', backbone=dict(type='TinyNett'),
             head=dict(type='LinearClsHead', num_classes=2, in_channels=8))))
     assert minicls.is_grad_enabled()
+
+
+@pytest.fixture
+def cuda(monkeypatch):
+    """'cuda' backed by real CuPy if present, else by the stand-in of tests/fakecupy.py."""
+    from minicls import backend
+    if backend.cupy is None:
+        import fakecupy
+        monkeypatch.setattr(backend, 'cupy', fakecupy.make_module())
+    return 'cuda'
+
+
+def test_the_loop_on_the_device_gives_the_cpu_curve(data_root, tmp_path, cuda):
+    """``device='cuda'`` (``--device cuda``): the same loop, with a conv net, gives the CPU's
+    losses; its checkpoint holds host arrays and evaluates to the same accuracy on the CPU."""
+    over = dict(model=dict(
+        type='ImageClassifier',
+        backbone=dict(type='ResNet_CIFAR', depth=18, num_stages=2, strides=(1, 2),
+                      dilations=(1, 1), out_indices=(1, ), base_channels=4, stem_channels=4),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=2, in_channels=8)),
+        train_cfg=dict(by_epoch=True, max_epochs=2, val_interval=1),
+        default_hooks=dict(logger=dict(interval=1), progress_bar=dict(disable=True),
+                           checkpoint=dict(interval=1)))
+    Runner.from_cfg(make_cfg(data_root, tmp_path / 'cpu', **over)).train()
+    runner = Runner.from_cfg(make_cfg(data_root, tmp_path / 'gpu', device=cuda, **over))
+    runner.train()
+    assert runner.device == 'cuda:0'
+    assert next(runner.model.parameters()).device == 'cuda:0'
+    cpu, gpu = scalars(tmp_path / 'cpu'), scalars(tmp_path / 'gpu')
+    assert len(gpu) == len(cpu) == 12
+    np.testing.assert_allclose([r['loss'] for r in gpu], [r['loss'] for r in cpu], rtol=1e-4)
+    with open(tmp_path / 'gpu' / runner.timestamp / f'{runner.timestamp}.log') as f:
+        assert re.search(r'memory: \d+  loss', f.read())  # device memory in the log lines
+    ckpt = load_checkpoint(str(tmp_path / 'gpu' / 'epoch_2.npz'))
+    assert all(type(v) is np.ndarray for v in ckpt['state_dict'].values())
+    metrics = Runner.from_cfg(make_cfg(data_root, tmp_path / 'v', load_from=str(
+        tmp_path / 'gpu' / 'epoch_2.npz'), **over)).val()
+    assert metrics['accuracy/top1'] == scalars(tmp_path / 'gpu', 'val')[-1]['accuracy/top1']

@@ -1,4 +1,5 @@
-"""How fast are minicls's layers? Times them against PyTorch CPU at the same thread count.
+"""How fast are minicls's layers? Times them against PyTorch at the same thread count
+(on the GPU with ``--device cuda``: minicls on CuPy, PyTorch on CUDA when it has it).
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m minicls.tools.benchmark
 
@@ -113,16 +114,17 @@ def resnet_step_minicls(n, dev, rng, lr=0.01):
 
 # ---------------------------------------------------------------- PyTorch rows
 
-def torch_rows(args, torch):
-    """The same rows in PyTorch (CPU)."""
+def torch_rows(args, torch, device='cpu'):
+    """The same rows in PyTorch, on ``device``."""
     g = torch.Generator().manual_seed(0)
     n = args.batch
-    x = torch.randn(n, 64, 32, 32, generator=g, requires_grad=True)
-    w = torch.randn(64, 64, 3, 3, generator=g, requires_grad=True)
-    gy = torch.randn(n, 64, 32, 32, generator=g)
-    gamma = torch.randn(64, generator=g, requires_grad=True)
-    beta = torch.randn(64, generator=g, requires_grad=True)
-    mean, var = torch.zeros(64), torch.ones(64)
+
+    def randn(*shape, grad=False):
+        return torch.randn(*shape, generator=g).to(device).requires_grad_(grad)
+    x, w = randn(n, 64, 32, 32, grad=True), randn(64, 64, 3, 3, grad=True)
+    gy = randn(n, 64, 32, 32)
+    gamma, beta = randn(64, grad=True), randn(64, grad=True)
+    mean, var = torch.zeros(64, device=device), torch.ones(64, device=device)
     tf = torch.nn.functional
 
     def conv_forward():
@@ -136,9 +138,9 @@ def torch_rows(args, torch):
         x.grad = gamma.grad = beta.grad = None
         tf.relu(tf.batch_norm(x, mean, var, gamma, beta, training=True)).backward(gy)
 
-    model = torch_resnet_cifar18(torch)
-    inputs = torch.randn(n, 3, 32, 32, generator=g)
-    targets = torch.randint(0, 10, (n,), generator=g)
+    model = torch_resnet_cifar18(torch).to(device)
+    inputs = randn(n, 3, 32, 32)
+    targets = torch.randint(0, 10, (n,), generator=g).to(device)
 
     def step(lr=0.01):
         for p in model.parameters():
@@ -209,19 +211,23 @@ def main(argv=None):
         xp = backend.xp_for(args.device)
         sync = xp.cuda.Device().synchronize
     ours = minicls_rows(args)
+    torch_device, torch_sync = 'cpu', lambda: None  # noqa: E731
     try:
         import torch
         torch.set_num_threads(args.threads)
-        theirs = torch_rows(args, torch)
+        if args.device != 'cpu' and torch.cuda.is_available():
+            torch_device, torch_sync = 'cuda', torch.cuda.synchronize
+        theirs = torch_rows(args, torch, torch_device)
     except ImportError:
         torch, theirs = None, {}
         print('note: PyTorch is not installed: no comparison column')
     print(f'batch {args.batch}, {args.threads} threads, median of {args.repeat} runs, '
-          f'minicls on {args.device}, PyTorch {torch.__version__ if torch else "-"} on cpu')
+          f'minicls on {args.device}, PyTorch {torch.__version__ if torch else "-"} on '
+          f'{torch_device}')
     print(f'{"":28s} {"minicls ms":>11s} {"PyTorch ms":>11s} {"ratio":>6s}')
     for name in [*ours] + [k for k in theirs if k not in ours]:
         mine = ours.get(name) and timeit(ours[name], args.repeat, sync) * 1e3
-        ref = theirs.get(name) and timeit(theirs[name], args.repeat) * 1e3
+        ref = theirs.get(name) and timeit(theirs[name], args.repeat, torch_sync) * 1e3
         ratio = f'{mine / ref:6.2f}' if mine and ref else '     -'
         print(f'{name:28s} {mine or float("nan"):11.1f} {ref or float("nan"):11.1f} {ratio}',
               flush=True)
