@@ -22,4 +22,5 @@ from .functional import (abs, add, amax, amin, argmax, argmin, cat, clamp, clip,
                          where)
 from .random import get_rng_state, manual_seed, set_rng_state  # noqa: E402
 from .parallel import get_num_threads, set_num_threads  # noqa: E402
+from .memory import keep_freed_memory  # noqa: E402
 from . import nn  # noqa: E402

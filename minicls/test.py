@@ -1,4 +1,4 @@
-"""``python -m minicls.test CONFIG CHECKPOINT [--out FILE]``: evaluate a trained model.
+"""``python -m minicls.test CONFIG CHECKPOINT [--out FILE] [--tta]``: evaluate a trained model.
 
 Prints the metrics (``Epoch(test) [len/len]  accuracy/top1: ...``). With ``--out preds.json``
 also writes one record per image (index, path, true label, predicted label and scores),
@@ -13,6 +13,7 @@ import numpy as np
 
 from minicls.config import Config, DictAction
 from minicls.engine.hooks import Hook
+from minicls.memory import keep_freed_memory
 
 
 class _CollectPredictions(Hook):
@@ -46,7 +47,11 @@ def main(argv=None):
     parser.add_argument('--work-dir', help='where to write the test log')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     parser.add_argument('--device', default=None)
+    parser.add_argument('--tta', action='store_true',
+                        help='flip test-time augmentation: average the scores of each image and '
+                             'its mirror image (AverageClsScoreTTA), as mmpretrain\'s --tta')
     args = parser.parse_args(argv)
+    keep_freed_memory()   # no page faults for every step's arrays (minicls/memory.py)
 
     from minicls.configs import find_config
     cfg = Config.fromfile(find_config(args.config))
@@ -65,6 +70,11 @@ def main(argv=None):
 
     from minicls.engine.runner import Runner
     runner = Runner.from_cfg(cfg)
+    if args.tta:
+        from minicls.models import AverageClsScoreTTA
+        runner.load_checkpoint(cfg.load_from)   # into the classifier, then wrap it
+        cfg.load_from = None
+        runner.model = AverageClsScoreTTA(runner.model)
     collector = _CollectPredictions()
     if args.out:
         runner.register_hook(collector)

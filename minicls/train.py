@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from minicls.config import Config, DictAction
+from minicls.memory import keep_freed_memory
 
 
 def parse_args(argv=None):
@@ -66,6 +67,7 @@ def merge_args(cfg, args):
 
 def main(argv=None):
     args = parse_args(argv)
+    keep_freed_memory()   # no page faults for every step's arrays (minicls/memory.py)
     from minicls.configs import QUICKSTART, find_config
     try:
         path = find_config(args.config) if args.config else QUICKSTART

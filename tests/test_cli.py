@@ -114,6 +114,20 @@ def test_train_resume_test_predict_and_pictures(config, tmp_path, capsys):
     arr = np.asarray(Image.open(image).convert('RGB'))
     assert inference_model(str(config), arr, checkpoint=ckpt)['pred_label'] == res['pred_label']
 
+    # --tta: each image's scores are the mean of its own and its mirror image's
+    out_tta = tmp_path / 'tta.json'
+    assert test_cli.main([str(config), ckpt, '--tta', '--out', str(out_tta),
+                          '--work-dir', str(tmp_path / 'tta')]) == 0
+    tta = json.loads(out_tta.read_text())
+    record = next(p for p in tta['predictions'] if p['img_path'] == image)
+    mirror = np.ascontiguousarray(arr[:, ::-1])
+    both = (res['pred_scores'] + inference_model(str(config), mirror,
+                                                 checkpoint=ckpt)['pred_scores']) / 2
+    np.testing.assert_allclose(record['pred_scores'], both, atol=1e-5)
+    assert not np.allclose(record['pred_scores'], res['pred_scores'], atol=1e-5)
+    hits = np.mean([p['gt_label'] == p['pred_label'] for p in tta['predictions']])
+    assert tta['metrics']['accuracy/top1'] == pytest.approx(100 * hits)
+
 
 def test_no_validate_and_auto_scale_lr(config, tmp_path):
     work = tmp_path / 'w'

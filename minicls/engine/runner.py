@@ -203,8 +203,11 @@ class Runner(CheckpointMixin):
         self.logger = get_logger('minicls', osp.join(log_dir, f'{self.timestamp}.log'))
         self.scalar_writer = ScalarWriter(osp.join(log_dir, 'vis_data', 'scalars.json'))
         if self.device != 'cpu':
+            # MB held by CuPy's memory pool: freed blocks stay cached there, so this follows
+            # the peak, like mmengine's `memory` (max_memory_allocated). used_bytes() would
+            # show only what lives between steps (weights, gradients, optimizer state).
             pool = minicls.backend.cupy.get_default_memory_pool()
-            self.memory_mb = lambda: int(pool.used_bytes() / 2 ** 20)
+            self.memory_mb = lambda: int(pool.total_bytes() / 2 ** 20)
         else:
             self.memory_mb = None
         if mode == 'train':

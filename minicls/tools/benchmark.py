@@ -206,6 +206,7 @@ def main(argv=None):
                   'with `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m '
                   'minicls.tools.benchmark`')
     minicls.set_num_threads(args.threads)
+    minicls.keep_freed_memory()   # as the training CLI does (PyTorch in this process gains too)
     sync = lambda: None  # noqa: E731
     if args.device != 'cpu':
         xp = backend.xp_for(args.device)
