@@ -3,8 +3,8 @@
 The classifier predicts on each test image and on its mirror image (flipped left-right), and
 the two softmax scores are averaged: ``pred_score = (p(x) + p(flip(x))) / 2``. A network
 trained with random horizontal flips has learnt both views, and their errors are partly
-independent, so the average is usually a little more accurate (+0.7 points on the CPU CIFAR-10
-recipe), at twice the cost of testing.
+independent, so the average is usually a little more accurate (+0.7 to 0.8 points on the CPU
+CIFAR-10 recipe), at twice the cost of testing.
 
 This is what ``python tools/test.py CONFIG CKPT --tta`` does in mmpretrain when the config has
 no ``tta_model``/``tta_pipeline``; there the views come from a ``TestTimeAug`` pipeline, here
