@@ -31,7 +31,7 @@ def keep_freed_memory():
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False
-    # Arrays up to 1 GB come from the heap (glibc < 2.35 caps this at 32 MB: then use that).
+    # Arrays up to 1 GB come from the heap (older glibc refuse more than 32 MB: then use that).
     if not (mallopt(M_MMAP_THRESHOLD, 2 ** 30) or mallopt(M_MMAP_THRESHOLD, 32 * 2 ** 20)):
         return False
     return bool(mallopt(M_TRIM_THRESHOLD, 2 ** 31 - 1))   # never shrink the heap

@@ -19,20 +19,6 @@ REAL_CUPY = backend.cupy is not None
 TOL = dict(rtol=2e-4, atol=2e-5) if REAL_CUPY else dict(rtol=1e-5, atol=1e-6)
 
 
-@pytest.fixture
-def device():
-    """'cuda' backed by real CuPy if present, else by the stand-in."""
-    if backend.cupy is not None:
-        yield 'cuda'
-        return
-    saved = backend.cupy
-    backend.cupy = fakecupy.make_module()
-    try:
-        yield 'cuda'
-    finally:
-        backend.cupy = saved
-
-
 class OnDevice:
     """``minicls`` with ``tensor`` creating on the device (so cases' constants follow)."""
 
@@ -58,10 +44,10 @@ def run_case(lib, case, device):
 
 
 @pytest.mark.parametrize('pair', CASES, ids=[case_id(p) for p in CASES])
-def test_every_op_runs_on_the_device_path(pair, device):
+def test_every_op_runs_on_the_device_path(pair, cuda):
     op, case = pair
     ref_out, ref_grads = run_case(minicls, case, 'cpu')
-    out, grads = run_case(OnDevice(device), case, device)
+    out, grads = run_case(OnDevice(cuda), case, cuda)
     assert out.device == 'cuda:0'
     np.testing.assert_allclose(out.numpy(), ref_out.numpy(), **TOL)
     for g, ref in zip(grads, ref_grads):
@@ -82,9 +68,9 @@ def test_the_stand_in_catches_a_stray_numpy_call(monkeypatch):
     # output is a host array fails the device checks of test_every_op_runs_on_the_device_path).
 
 
-def test_to_device_and_back_is_differentiable(device):
+def test_to_device_and_back_is_differentiable(cuda):
     x = minicls.tensor([1.0, 2.0], requires_grad=True)
-    y = x.to(device)
+    y = x.to(cuda)
     assert y.device == 'cuda:0' and y.grad_fn is not None
     (y * y).sum().backward()
     assert x.grad.device == 'cpu'
@@ -92,17 +78,17 @@ def test_to_device_and_back_is_differentiable(device):
     assert x.cuda().cpu().device == 'cpu'
 
 
-def test_mixing_devices_names_both(device):
+def test_mixing_devices_names_both(cuda):
     a = minicls.ones(2)
-    b = minicls.ones(2).to(device)
+    b = minicls.ones(2).to(cuda)
     with pytest.raises(RuntimeError, match=r'Add: expected all tensors on the same device, '
                                            r'but found cpu and cuda:0'):
         a + b
 
 
-def test_get_array_module(device):
+def test_get_array_module(cuda):
     assert backend.get_array_module(minicls.ones(1)) is np
-    assert backend.get_array_module(minicls.ones(1).to(device)) is backend.cupy
+    assert backend.get_array_module(minicls.ones(1).to(cuda)) is backend.cupy
     assert backend.get_array_module(np.ones(1)) is np
 
 

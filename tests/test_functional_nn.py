@@ -322,35 +322,27 @@ def test_one_hot():
 
 
 # -- the device path (real CuPy if present, else the stand-in of tests/fakecupy.py) ---------------
-def test_compositions_run_on_the_device_path():
-    import fakecupy
-    from minicls import backend
-    saved = backend.cupy
-    if backend.cupy is None:
-        backend.cupy = fakecupy.make_module()
-    try:
-        arrays = [logits(4, 3), np.array([0, 2, -100, 1]), np.array([1.0, 2.0, 0.5], np.float32),
-                  RNG.uniform(0, 1, (4, 3)).astype(np.float32)]
+def test_compositions_run_on_the_device_path(cuda):
+    arrays = [logits(4, 3), np.array([0, 2, -100, 1]), np.array([1.0, 2.0, 0.5], np.float32),
+              RNG.uniform(0, 1, (4, 3)).astype(np.float32)]
 
-        def run(device):
-            x, t, w, y = [minicls.tensor(a).to(device) for a in arrays]
-            x.requires_grad_()
-            rm, rv = minicls.tensor([0.0] * 3).to(device), minicls.tensor([1.0] * 3).to(device)
-            minicls.manual_seed(3)
-            loss = (F.cross_entropy(x, t, weight=w, label_smoothing=0.1)
-                    + F.nll_loss(x, t, reduction='sum')
-                    + F.binary_cross_entropy_with_logits(x, y, pos_weight=w)
-                    + F.batch_norm(x, rm, rv, w, w, training=True).sum()
-                    + F.dropout(x, 0.5).sum() + F.mse_loss(x, y) + F.smooth_l1_loss(x, y))
-            loss.backward()
-            hot = F.one_hot(minicls.tensor([0, 2]).to(device), 3)
-            assert loss.device == x.grad.device == hot.device == rm.device == device
-            return loss.item(), x.grad.numpy(), rm.numpy(), hot.numpy()
+    def run(device):
+        x, t, w, y = [minicls.tensor(a).to(device) for a in arrays]
+        x.requires_grad_()
+        rm, rv = minicls.tensor([0.0] * 3).to(device), minicls.tensor([1.0] * 3).to(device)
+        minicls.manual_seed(3)
+        loss = (F.cross_entropy(x, t, weight=w, label_smoothing=0.1)
+                + F.nll_loss(x, t, reduction='sum')
+                + F.binary_cross_entropy_with_logits(x, y, pos_weight=w)
+                + F.batch_norm(x, rm, rv, w, w, training=True).sum()
+                + F.dropout(x, 0.5).sum() + F.mse_loss(x, y) + F.smooth_l1_loss(x, y))
+        loss.backward()
+        hot = F.one_hot(minicls.tensor([0, 2]).to(device), 3)
+        assert loss.device == x.grad.device == hot.device == rm.device == device
+        return loss.item(), x.grad.numpy(), rm.numpy(), hot.numpy()
 
-        for ours, ref in zip(run('cuda:0'), run('cpu')):
-            np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
-    finally:
-        backend.cupy = saved
+    for ours, ref in zip(run('cuda:0'), run('cpu')):
+        np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize('block_bytes', [1, 3000])

@@ -209,42 +209,34 @@ def test_image_classifier_modes():
                           data_preprocessor=3))
 
 
-def test_classifier_on_device_via_cupy_stand_in():
+def test_classifier_on_device_via_cupy_stand_in(cuda):
     """model.to('cuda'): the preprocessor moves uint8 host batches there, and loss, backward,
     predict, batch augments and drop_path run without touching NumPy (stand-in if no GPU)."""
-    import fakecupy
-    from minicls import backend
-    saved = backend.cupy
-    if backend.cupy is None:
-        backend.cupy = fakecupy.make_module()
-    try:
-        minicls.manual_seed(0)
-        model = MODELS.build(dict(
-            type='ImageClassifier',
-            backbone=dict(type='ResNet_CIFAR', depth=18, num_stages=2, strides=(1, 2),
-                          dilations=(1, 1), out_indices=(1, ), base_channels=4,
-                          stem_channels=4, drop_path_rate=0.5),
-            neck=dict(type='GlobalAveragePooling'),
-            head=dict(type='LinearClsHead', num_classes=3, in_channels=8,
-                      loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1)),
-            data_preprocessor=dict(mean=[1.] * 3, std=[2.] * 3, num_classes=3),
-            train_cfg=dict(augments=[dict(type='Mixup', alpha=1.0),
-                                     dict(type='CutMix', alpha=1.0)])))
-        model.init_weights()
-        model.to('cuda')
-        batch = {'inputs': np.zeros((2, 3, 8, 8), np.uint8), 'gt_label': np.array([0, 2])}
-        for _ in range(2):
-            data = model.data_preprocessor(batch, training=True)
-            assert data['inputs'].device.startswith('cuda')
-            loss = model(**data, mode='loss')['loss']
-            loss.backward()
-        assert model.head.fc.weight.grad.device.startswith('cuda')
-        model.eval()
-        pred = model(**model.data_preprocessor(batch), mode='predict')
-        assert pred['pred_label'].device.startswith('cuda')
-        from minicls.evaluation import Accuracy
-        metric = Accuracy()
-        metric.process(batch, pred)
-        assert 'accuracy/top1' in metric.evaluate()
-    finally:
-        backend.cupy = saved
+    minicls.manual_seed(0)
+    model = MODELS.build(dict(
+        type='ImageClassifier',
+        backbone=dict(type='ResNet_CIFAR', depth=18, num_stages=2, strides=(1, 2),
+                      dilations=(1, 1), out_indices=(1, ), base_channels=4,
+                      stem_channels=4, drop_path_rate=0.5),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=3, in_channels=8,
+                  loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1)),
+        data_preprocessor=dict(mean=[1.] * 3, std=[2.] * 3, num_classes=3),
+        train_cfg=dict(augments=[dict(type='Mixup', alpha=1.0),
+                                 dict(type='CutMix', alpha=1.0)])))
+    model.init_weights()
+    model.to('cuda')
+    batch = {'inputs': np.zeros((2, 3, 8, 8), np.uint8), 'gt_label': np.array([0, 2])}
+    for _ in range(2):
+        data = model.data_preprocessor(batch, training=True)
+        assert data['inputs'].device.startswith('cuda')
+        loss = model(**data, mode='loss')['loss']
+        loss.backward()
+    assert model.head.fc.weight.grad.device.startswith('cuda')
+    model.eval()
+    pred = model(**model.data_preprocessor(batch), mode='predict')
+    assert pred['pred_label'].device.startswith('cuda')
+    from minicls.evaluation import Accuracy
+    metric = Accuracy()
+    metric.process(batch, pred)
+    assert 'accuracy/top1' in metric.evaluate()

@@ -223,16 +223,6 @@ def test_bad_configs_say_what_to_fix(data_root, tmp_path):
     assert minicls.is_grad_enabled()
 
 
-@pytest.fixture
-def cuda(monkeypatch):
-    """'cuda' backed by real CuPy if present, else by the stand-in of tests/fakecupy.py."""
-    from minicls import backend
-    if backend.cupy is None:
-        import fakecupy
-        monkeypatch.setattr(backend, 'cupy', fakecupy.make_module())
-    return 'cuda'
-
-
 def test_the_loop_on_the_device_gives_the_cpu_curve(data_root, tmp_path, cuda):
     """``device='cuda'`` (``--device cuda``): the same loop, with a conv net, gives the CPU's
     losses; its checkpoint holds host arrays and evaluates to the same accuracy on the CPU."""
