@@ -34,7 +34,7 @@ def test_every_recipe_loads_and_has_the_runner_keys(path):
 
 
 @pytest.mark.parametrize('name,channels', [('resnet18_8xb16_cifar10', 512),
-                                           ('resnet_small_cpu_cifar10', 64),
+                                           ('resnet_small_cpu_cifar10', 128),
                                            ('mnist_quickstart', 64)])
 def test_models_build(name, channels):
     cfg = Config.fromfile(find_config(name))
