@@ -72,8 +72,7 @@ def main(argv=None):
     runner = Runner.from_cfg(cfg)
     if args.tta:
         from minicls.models import AverageClsScoreTTA
-        runner.load_checkpoint(cfg.load_from)   # into the classifier, then wrap it
-        cfg.load_from = None
+        # load_from still loads: the wrapper hands load_state_dict on to the classifier
         runner.model = AverageClsScoreTTA(runner.model)
     collector = _CollectPredictions()
     if args.out:
