@@ -107,3 +107,12 @@ def parallel_for(fn, items):
             or getattr(_local, 'in_pool', False)):
         return [fn(item) for item in items]
     return list(_get_pool().map(fn, items))
+
+
+def split(length, xp=np):
+    """``range(length)`` cut into at most one slice per thread, of (nearly) equal sizes, for
+    ``parallel_for``: e.g. the channels of a batch norm, which are independent. One slice on a
+    GPU (``xp`` not NumPy), where one kernel already fills the device."""
+    parts = max(1, min(length, get_num_threads()) if xp is np else 1)
+    step = max(1, -(-length // parts))
+    return [slice(start, start + step) for start in range(0, length, step)] or [slice(0, 0)]

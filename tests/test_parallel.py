@@ -10,6 +10,7 @@ import minicls
 import minicls.nn.functional as F
 from minicls import parallel
 from minicls.nn.functional import conv as conv_module
+from minicls.nn.functional import normalization
 
 needs_local_blas = pytest.mark.skipif(
     parallel._set_local_threads is None,
@@ -105,6 +106,42 @@ def test_conv_on_several_threads_matches_one_thread_and_repeats_exactly(n_thread
     for ours, again, ref in zip(first, second, reference):
         np.testing.assert_array_equal(ours, again)           # the same bits on every run
         np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_split_cuts_a_range_into_one_slice_per_thread(threads):
+    for n in (1, 2, 3):
+        parallel.set_num_threads(n)
+        for length in (0, 1, 2, 5, 64):
+            slices = parallel.split(length)
+            assert len(slices) == max(1, min(n, length))
+            covered = np.concatenate([np.arange(length)[s] for s in slices])
+            np.testing.assert_array_equal(covered, np.arange(length))
+    assert parallel.split(64, xp=object()) == [slice(0, 64)]    # not NumPy (a GPU): one slice
+
+
+@pytest.mark.parametrize('shape', [(6, 5, 4, 3), (9, 3)])
+def test_batch_norm_gives_the_same_bits_on_any_number_of_threads(shape, threads, monkeypatch):
+    """Each thread takes a block of channels, and a channel's sums do not depend on which
+    block it is in: training gives the same numbers whatever the thread count."""
+    monkeypatch.setattr(normalization, 'PARALLEL_MIN_SIZE', 1)     # threads even for tiny x
+    rng = np.random.default_rng(0)
+    a = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
+    g = rng.standard_normal(shape).astype(np.float32)
+    wb = rng.standard_normal((2, shape[1])).astype(np.float32)
+
+    def run():
+        x = minicls.tensor(a, requires_grad=True)
+        w, b = (minicls.tensor(p, requires_grad=True) for p in wb)
+        mean, var = minicls.zeros(shape[1]), minicls.ones(shape[1])
+        y = F.batch_norm(x, mean, var, w, b, training=True)
+        (y * minicls.tensor(g)).sum().backward()
+        return [t.numpy() for t in (y, x.grad, w.grad, b.grad, mean, var)]
+    parallel.set_num_threads(1)
+    reference = run()
+    for n in (2, 3):
+        parallel.set_num_threads(n)
+        for ours, ref in zip(run(), reference):
+            np.testing.assert_array_equal(ours, ref)
 
 
 @needs_local_blas
