@@ -8,6 +8,10 @@ K = Cg*KH*KW, P = OH*OW)::
     dW^T = cols @ gy^T                    (G, K, N*P) @ (G, N*P, Og) -> (G, K, Og)
     dcols = W^T @ gy                      (G, K, Og) @ (G, Og, N*P) -> (G, K, N*P);  dx = col2im(dcols)
 
+With stride 1, dx is itself a convolution (of gy with W flipped in space, in/out channels
+swapped), and the backward computes it as one: the same im2col + GEMM as forward, faster than
+the col2im route (see ``_input_grad_by_correlation``). Strided convs take the col2im route.
+
 Each GEMM reads ``cols`` as it lies in memory (``cols^T`` is a transposed *view*, which BLAS
 reads without a copy): the transposing copy of this big tensor is where naive NumPy convs
 lose most of their time. Putting the batch inside the columns (C, KH, KW, N, OH, OW) rather
@@ -63,28 +67,21 @@ class Conv2d(Function):
         OpCase(lambda lib, x, w: _conv(lib, x, w, padding='same', dilation=(1, 2)),
                [(1, 2, 4, 5), (2, 2, 2, 2)], name='same-even-kernel'),
         OpCase(lambda lib, x, w: _conv(lib, x, w), [(2, 3, 4, 4), (5, 3, 1, 1)], name='1x1'),
+        OpCase(lambda lib, x, w: _conv(lib, x, w, padding=(2, 1)), [(2, 3, 3, 4), (2, 3, 2, 3)],
+               name='padding-wider-than-kernel-col2im'),
     ]
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, *, stride, padding, dilation, groups):
-        xp = get_array_module(x)
-        n, c, h, w = x.shape
-        o, cg, kh, kw = weight.shape
-        g = groups
-        out_size = _conv_output_size((h, w), (kh, kw), stride, padding, dilation)
-        geometry = ((kh, kw), stride, padding, dilation, out_size, g)
-        w_mat = weight.reshape(g, o // g, cg * kh * kw)
-        y = xp.empty((n, o) + out_size, dtype=xp.result_type(x.dtype, weight.dtype))
-
-        def one_block(block):
-            y_block = xp.matmul(w_mat, _columns(x[block], geometry))  # (G, Og, B*P)
-            y[block] = y_block.reshape(o, -1, *out_size).transpose(1, 0, 2, 3)
-        parallel_for(one_block, _blocks(x, geometry))
+        kh, kw = weight.shape[2:]
+        out_size = _conv_output_size(x.shape[2:], (kh, kw), stride, padding, dilation)
+        geometry = ((kh, kw), stride, padding, dilation, out_size, groups)
+        y = _correlate(x, weight, geometry)
         if bias is not None:
-            y += bias.reshape(1, o, 1, 1)
+            y += bias.reshape(1, -1, 1, 1)
         if ctx.needs_input_grad:
             ctx.geometry, ctx.x_shape, ctx.has_bias = geometry, x.shape, bias is not None
-            ctx.w_mat = w_mat if ctx.needs_input_grad[0] else None
+            ctx.weight = weight if ctx.needs_input_grad[0] else None
             ctx.x = x if ctx.needs_input_grad[1] else None
         return y
 
@@ -95,13 +92,18 @@ class Conv2d(Function):
         n, c = ctx.x_shape[:2]
         o = gy.shape[1]
         need_x, need_w = ctx.needs_input_grad[:2]
-        gx = xp.empty(ctx.x_shape, dtype=gy.dtype) if need_x else None
+        gx, dx_by_col2im = None, False
+        if need_x:
+            gx = _input_grad_by_correlation(gy, ctx.weight, ctx.geometry, ctx.x_shape)
+            if gx is None:   # strided: dx = col2im(W^T @ gy), block by block below
+                gx, dx_by_col2im = xp.empty(ctx.x_shape, dtype=gy.dtype), True
+                w_mat_t = ctx.weight.reshape(g, o // g, -1).transpose(0, 2, 1)   # (G, K, Og)
 
         def one_block(block):
             """Writes this block's part of dx; returns its part of dW^T (None if not needed)."""
             gy_block = xp.ascontiguousarray(gy[block].transpose(1, 0, 2, 3)).reshape(g, o // g, -1)
-            if need_x:
-                gcols = xp.matmul(ctx.w_mat.transpose(0, 2, 1), gy_block)   # (G, K, B*P)
+            if dx_by_col2im:
+                gcols = xp.matmul(w_mat_t, gy_block)                          # (G, K, B*P)
                 gcols = gcols.reshape((c,) + kernel + (-1,) + out_size)   # (C, KH, KW, B, OH, OW)
                 gx_block = col2im(gcols, ctx.x_shape[2:], kernel, stride, dilation, padding)
                 gx[block] = gx_block.transpose(1, 0, 2, 3)         # (C, B, ..) -> (B, C, ..)
@@ -119,6 +121,45 @@ class Conv2d(Function):
             gw = gw_t.transpose(0, 2, 1).reshape((o, c // g) + kernel)
         gb = gy.sum(axis=(0, 2, 3)) if ctx.has_bias and ctx.needs_input_grad[2] else None
         return (gx, gw, gb) if ctx.has_bias else (gx, gw)
+
+
+def _correlate(x, weight, geometry):
+    """y = W @ im2col(x), block by block on the pool's threads: (N, C, H, W) -> (N, O, OH, OW)."""
+    xp = get_array_module(x)
+    o, cg, kh, kw = weight.shape
+    g, out_size = geometry[5], geometry[4]
+    w_mat = weight.reshape(g, o // g, cg * kh * kw)
+    y = xp.empty((x.shape[0], o) + out_size, dtype=xp.result_type(x.dtype, weight.dtype))
+
+    def one_block(block):
+        y_block = xp.matmul(w_mat, _columns(x[block], geometry))  # (G, Og, B*P)
+        y[block] = y_block.reshape(o, -1, *out_size).transpose(1, 0, 2, 3)
+    parallel_for(one_block, _blocks(x, geometry))
+    return y
+
+
+def _input_grad_by_correlation(gy, weight, geometry, x_shape):
+    """dx of a stride-1 conv, as a conv of gy: None for a strided conv.
+
+    With stride 1, dx[c, h] = sum_{o, i} gy[o, h + pad_top - i*DH] * W[o, c, i] (one axis shown):
+    a correlation of gy, padded by DH*(KH-1) - pad_top above and DH*(KH-1) - pad_bottom below,
+    with W flipped in space and its in and out channels swapped (per group). That is the
+    forward conv again: im2col's KH*KW copies replace col2im's zero fill and KH*KW in-place
+    adds, and the GEMM writes C rows instead of C*KH*KW (dx 1.4-1.6x faster on 2 cores for
+    the 3x3 convs of a CIFAR ResNet). A padding wider than the kernel's reach (a negative
+    padding here) is left to col2im.
+    """
+    kernel, stride, padding, dilation, _, g = geometry
+    spans = [d * (k - 1) for k, d in zip(kernel, dilation)]
+    flipped_padding = (spans[0] - padding[0], spans[0] - padding[1],
+                       spans[1] - padding[2], spans[1] - padding[3])
+    if stride != (1, 1) or min(flipped_padding) < 0:
+        return None
+    o, cg, kh, kw = weight.shape
+    w_flipped = weight.reshape(g, o // g, cg, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
+    w_flipped = w_flipped.reshape(g * cg, o // g, kh, kw)                  # (C, O/G, KH, KW)
+    flipped = (kernel, stride, flipped_padding, dilation, tuple(x_shape[2:]), g)
+    return _correlate(gy, w_flipped, flipped)
 
 
 def _blocks(a, geometry, channels=None):
