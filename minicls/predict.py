@@ -1,7 +1,7 @@
 """``python -m minicls.predict IMAGE --config CONFIG --checkpoint CKPT``: the top-5 classes.
 
     $ python -m minicls.predict bird.jpg --config minicls/configs/cpu/resnet_small_cpu_cifar10.py \\
-          --checkpoint work_dirs/resnet_small_cpu_cifar10/epoch_15.npz
+          --checkpoint work_dirs/resnet_small_cpu_cifar10/epoch_18.npz
     bird.jpg
       1. bird        0.9312
       2. airplane    0.0301
