@@ -22,10 +22,14 @@ def pair_of_tensors(shape, seed=0, low=-2.0, high=2.0):
     (k, s, p, d) for k, s, p, d in itertools.product([1, 2, (3, 2)], [1, 2, (3, 1)],
                                                         [0, 1, (2, 0)], [1, 2])])
 def test_conv2d_matches_torch_over_a_grid(kernel, stride, padding, dilation):
+    """Forward and all three gradients; stride 1 takes the dx-as-a-conv route unless the
+    padding reaches past the kernel (kernel 1, padding 1), the others col2im."""
     x, xt = pair_of_tensors((2, 4, 7, 8))
     kh, kw = kernel if isinstance(kernel, tuple) else (kernel, kernel)
     w, wt = pair_of_tensors((6, 2, kh, kw), seed=1)
     b, bt = pair_of_tensors((6,), seed=2)
+    for t in (x, xt, w, wt, b, bt):
+        t.requires_grad_(True)
     kw_args = dict(stride=stride, padding=padding, dilation=dilation, groups=2)
     try:
         ref = TF.conv2d(xt, wt, bt, **kw_args)
@@ -35,7 +39,12 @@ def test_conv2d_matches_torch_over_a_grid(kernel, stride, padding, dilation):
         return
     out = F.conv2d(x, w, b, **kw_args)
     assert out.shape == tuple(ref.shape)
-    np.testing.assert_allclose(out.numpy(), ref.numpy(), atol=1e-5, rtol=1e-4)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), atol=1e-5, rtol=1e-4)
+    g = np.random.default_rng(3).standard_normal(out.shape).astype(np.float32)
+    (out * minicls.tensor(g)).sum().backward()
+    (ref * torch.tensor(g)).sum().backward()
+    for ours, theirs in ((x, xt), (w, wt), (b, bt)):
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), atol=1e-4, rtol=1e-4)
 
 
 @pytest.mark.parametrize('kernel,stride,padding,dilation,ceil_mode', [
@@ -106,17 +115,19 @@ def test_max_pool_pads_with_minus_infinity():
     assert (F.max_pool2d(x, 3, stride=1, padding=1).numpy() == -1).all()
 
 
+@pytest.mark.parametrize('stride', [1, 2])
 @pytest.mark.parametrize('needs', [(True, False), (False, True), (True, True)])
 @pytest.mark.parametrize('block_bytes', [1, 2000, conv_module.BLOCK_BYTES])
-def test_conv_partial_gradients_in_batch_blocks(needs, block_bytes, monkeypatch):
-    """Blocks of one image, of a few images (an uneven last block) and the whole batch."""
+def test_conv_partial_gradients_in_batch_blocks(needs, block_bytes, stride, monkeypatch):
+    """Blocks of one image, of a few images (an uneven last block) and the whole batch; dx as a
+    conv (stride 1) and by col2im (stride 2)."""
     monkeypatch.setattr(conv_module, 'BLOCK_BYTES', block_bytes)
     a = np.random.default_rng(0).standard_normal((5, 4, 6, 5)).astype(np.float32)
     b = np.random.default_rng(1).standard_normal((6, 2, 3, 2)).astype(np.float32)
     x, w = minicls.tensor(a, requires_grad=needs[0]), minicls.tensor(b, requires_grad=needs[1])
     xt, wt = torch.tensor(a, requires_grad=needs[0]), torch.tensor(b, requires_grad=needs[1])
-    F.conv2d(x, w, stride=2, padding=1, groups=2).square().sum().backward()
-    TF.conv2d(xt, wt, stride=2, padding=1, groups=2).square().sum().backward()
+    F.conv2d(x, w, stride=stride, padding=1, groups=2).square().sum().backward()
+    TF.conv2d(xt, wt, stride=stride, padding=1, groups=2).square().sum().backward()
     for ours, theirs, needed in ((x, xt, needs[0]), (w, wt, needs[1])):
         if needed:
             np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-4,

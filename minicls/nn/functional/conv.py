@@ -112,7 +112,8 @@ class Conv2d(Function):
                 # OpenBLAS runs this orientation steadily fast, the other sometimes 10x slower.
                 return xp.matmul(_columns(ctx.x[block], ctx.geometry),
                                  gy_block.transpose(0, 2, 1))      # (G, K, Og)
-        gw_parts = parallel_for(one_block, _blocks(gy, ctx.geometry, c))
+        gw_parts = (parallel_for(one_block, _blocks(gy, ctx.geometry, c))
+                    if dx_by_col2im or need_w else None)
         gw = None
         if need_w:
             gw_t = gw_parts[0]
