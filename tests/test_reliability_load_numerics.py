@@ -185,6 +185,10 @@ def test_load_from_with_prefixed_keys_fails_and_says_how_to_load_it(data_root, t
     fixed = get_model(dict(model=model_cfg(init_cfg=dict(
         type='Pretrained', checkpoint=checkpoints['prefixed'], prefix='model'))))  # inits
     assert np.all(fixed.head.fc.weight.numpy() == 0.5)
+    # Pretrained itself goes through the same check: no prefix, nothing fits, it says why
+    with pytest.raises(CheckpointError, match=r"extra 'model\.' prefix"):
+        get_model(dict(model=model_cfg(init_cfg=dict(type='Pretrained',
+                                                     checkpoint=checkpoints['prefixed']))))
 
 
 def test_load_from_a_head_of_another_shape_loads_the_rest_and_warns(data_root, tmp_path,
