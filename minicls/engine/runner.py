@@ -57,7 +57,7 @@ def _check_not_empty(key, loader):
     """``loader``, or a ValueError naming it, its data set and where that was read from
     when it gives no batch (an empty folder, ``indices=0``, ``drop_last`` with few samples)."""
     dataset = getattr(loader, 'dataset', None)
-    if len(loader) or dataset is None:
+    if dataset is None or not hasattr(loader, '__len__') or len(loader):
         return loader
     ann_file = getattr(dataset, 'ann_file', '')
     source = (osp.join(getattr(dataset, 'data_root', ''), ann_file) if ann_file
