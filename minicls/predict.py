@@ -23,7 +23,11 @@ def main(argv=None):
     parser.add_argument('--topk', type=int, default=5)
     args = parser.parse_args(argv)
     from minicls.apis import get_model, inference_model
-    model = get_model(args.config, checkpoint=args.checkpoint, device=args.device)
+    from minicls.engine.checkpoint import CheckpointError
+    try:
+        model = get_model(args.config, checkpoint=args.checkpoint, device=args.device)
+    except CheckpointError as err:  # a file that does not fit the model: say so, no traceback
+        raise SystemExit(f'error: {err}') from None
     classes = (model.dataset_meta or {}).get('classes')
     for image in args.images:
         result = inference_model(model, image)

@@ -12,6 +12,7 @@ import sys
 import numpy as np
 
 from minicls.config import Config, DictAction
+from minicls.engine.checkpoint import CheckpointError
 from minicls.engine.hooks import Hook
 from minicls.memory import keep_freed_memory
 
@@ -77,7 +78,10 @@ def main(argv=None):
     collector = _CollectPredictions()
     if args.out:
         runner.register_hook(collector)
-    metrics = runner.test()
+    try:
+        metrics = runner.test()
+    except CheckpointError as err:  # a file that does not fit the model: say so, no traceback
+        raise SystemExit(f'error: {err}') from None
     if args.out:
         classes = (runner.dataset_meta or {}).get('classes')
         with open(args.out, 'w', encoding='utf-8') as f:

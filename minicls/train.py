@@ -76,7 +76,11 @@ def main(argv=None):
     cfg = merge_args(Config.fromfile(path), args)
     from minicls.engine.runner import Runner
     runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except FloatingPointError as err:  # CheckInvalidLossHook: a NaN/inf loss stopped training
+        runner.logger.error(str(err))
+        return 1
     return 130 if runner.interrupted else 0
 
 

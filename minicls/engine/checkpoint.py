@@ -12,6 +12,7 @@ same folder that is then renamed over the target (``os.replace`` is atomic), so 
 Ctrl-C while saving never leaves a half-written checkpoint behind.
 """
 import json
+import logging
 import os
 import tempfile
 import zipfile
@@ -20,7 +21,8 @@ import numpy as np
 
 from minicls.backend import to_numpy
 
-__all__ = ['save_checkpoint', 'load_checkpoint', 'CheckpointError', 'weights_from_file']
+__all__ = ['save_checkpoint', 'load_checkpoint', 'CheckpointError', 'weights_from_file',
+           'load_state_dict']
 
 HEADER = '__header__'
 FORMAT = 'minicls-checkpoint-v1'
@@ -140,3 +142,68 @@ def weights_from_file(path):
             else state
     ckpt = load_checkpoint(path)
     return ckpt['state_dict'] if 'state_dict' in ckpt else ckpt
+
+
+def load_state_dict(module, state_dict, strict=False, logger=None, source='the checkpoint'):
+    """Copy the weights of ``state_dict`` into ``module`` and say what did not fit
+    (mmengine's ``load_state_dict``).
+
+    Every entry whose name and shape fit is copied (``Module.load_state_dict`` finds the
+    missing, unexpected and other-shape entries). Then:
+
+    - nothing fitted: ``CheckpointError`` (the wrong file, or names under another prefix);
+    - ``strict=True`` (``test``, ``predict``) and something did not fit: ``CheckpointError``;
+    - else (``load_from``, fine-tuning) a warning with the counts and the first names: what
+      did not fit keeps its initial value (a head for another ``num_classes`` starts fresh).
+
+    ``source`` names the file in the messages.
+    """
+    missing, unexpected, mismatched = module._load_matching(state_dict)
+    unused = set(unexpected)
+    loaded = sum(k not in unused for k in state_dict) - len(mismatched)
+    name = type(module).__name__
+    problems = []
+    if missing:
+        problems.append(f'{len(missing)} missing in the file ({_first(missing)})')
+    if unexpected:
+        problems.append(f'{len(unexpected)} not in the model ({_first(unexpected)})')
+    if mismatched:
+        problems.append(f'{len(mismatched)} of another shape, skipped:\n  ' +
+                        '\n  '.join(mismatched[:5]) + ('\n  ...' if len(mismatched) > 5 else ''))
+    if loaded == 0 and state_dict:
+        raise CheckpointError(f'none of the {len(state_dict)} weights in {source} fit {name}: '
+                              + '; '.join(problems) + _prefix_hint(missing, unexpected))
+    if not problems:
+        return
+    text = f'{source} does not fit {name} exactly: ' + '; '.join(problems)
+    if strict:
+        raise CheckpointError(text + '\nWas it saved from a model of this config?'
+                              + _prefix_hint(missing, unexpected))
+    advice = (' Another shape is expected when fine-tuning to another num_classes; to load a '
+              "backbone only, use model.backbone.init_cfg=dict(type='Pretrained', "
+              "checkpoint=..., prefix='backbone').") if mismatched else ''
+    (logger or logging.getLogger('minicls')).warning(
+        f'{text}\nLoaded {loaded} of its {len(state_dict)} weights; the rest of {name} keeps '
+        f'its initial values.{advice}')
+
+
+def _first(keys, n=5):
+    """The first ``n`` names, quoted, then '...' when there are more."""
+    return ', '.join(repr(k) for k in keys[:n]) + (', ...' if len(keys) > n else '')
+
+
+def _prefix_hint(missing, unexpected):
+    """Say so when the file's names are the model's with a prefix added or removed."""
+    wanted, extra = set(missing), set(unexpected)
+    added = {k.split('.', 1)[0] for k in unexpected if k.split('.', 1)[-1] in wanted}
+    removed = {k.split('.', 1)[0] for k in missing if k.split('.', 1)[-1] in extra}
+    if len(added) == 1:
+        prefix = added.pop()
+        return (f" The file's names carry an extra '{prefix}.' prefix: load it with "
+                f"model.init_cfg=dict(type='Pretrained', checkpoint=..., prefix='{prefix}'), "
+                'which strips it.')
+    if len(removed) == 1:
+        prefix = removed.pop()
+        return (f" The file holds the weights of the model's '{prefix}' part only: load it "
+                f"with model.{prefix}.init_cfg=dict(type='Pretrained', checkpoint=...).")
+    return ''

@@ -45,11 +45,30 @@ DEFAULT_HOOKS = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1),
     progress_bar=dict(type='ProgressBarHook'),
+    check_invalid_loss=dict(type='CheckInvalidLossHook', interval=1),  # None: switched off
 )
 
 
 def _to_dict(value):
     return value.to_dict() if hasattr(value, 'to_dict') else copy.deepcopy(value)
+
+
+def _check_not_empty(key, loader):
+    """``loader``, or a ValueError naming it, its data set and where that was read from
+    when it gives no batch (an empty folder, ``indices=0``, ``drop_last`` with few samples)."""
+    dataset = getattr(loader, 'dataset', None)
+    if dataset is None or not hasattr(loader, '__len__') or len(loader):
+        return loader
+    ann_file = getattr(dataset, 'ann_file', '')
+    source = (osp.join(getattr(dataset, 'data_root', ''), ann_file) if ann_file
+              else getattr(dataset, 'data_prefix', None) or getattr(dataset, 'data_root', '?'))
+    what = f'{type(dataset).__name__} data set of {key} (read from {source!r})'
+    if len(dataset):
+        raise ValueError(f'{key}: batch_size={loader.batch_size} with drop_last=True gives no '
+                         f'batch from the {len(dataset)} samples of the {what}: use a smaller '
+                         'batch_size or drop_last=False')
+    raise ValueError(f'the {what} has no samples: check {key}.dataset (data_root, '
+                     'data_prefix, ann_file, indices)')
 
 
 class _Evaluator:
@@ -230,7 +249,9 @@ class Runner(CheckpointMixin):
         val_begin = int(train_cfg.get('val_begin', 1))
         do_val = self.cfg.get('val_dataloader') is not None and self.cfg.get('val_cfg', {}) \
             is not None and self.cfg.get('val_evaluator') is not None
-        loader = self.train_dataloader
+        loader = _check_not_empty('train_dataloader', self.train_dataloader)
+        if do_val:  # built now, so that an empty one fails before training, not after it
+            _check_not_empty('val_dataloader', self.val_dataloader)
         self.max_iters = self.max_epochs * len(loader)
         self.optim_wrapper = build_optim_wrapper(self.model, self._optim_cfg(loader))
         self.param_schedulers = build_param_schedulers(
@@ -358,8 +379,9 @@ class Runner(CheckpointMixin):
 
     def _evaluate_only(self, mode):
         self._start_logs(mode)
-        if self.cfg.get('load_from'):
-            self.load_checkpoint(self.cfg.load_from)
+        _check_not_empty(f'{mode}_dataloader', self._loader(f'{mode}_dataloader'))
+        if self.cfg.get('load_from'):  # testing a model needs every weight
+            self.load_checkpoint(self.cfg.load_from, strict=True)
         self.call_hook('before_run')
         self.call_hook(f'before_{mode}')
         metrics = self._eval_epoch(mode)

@@ -23,8 +23,6 @@ import math
 import warnings
 import zipfile
 
-import numpy as np
-
 from minicls import nn
 
 logger = logging.getLogger('minicls')
@@ -182,26 +180,9 @@ def load_pretrained(module, checkpoint, prefix=None, map_location=None):
         prefix = prefix if prefix.endswith('.') else prefix + '.'
         state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
         assert state, f'{prefix} is not in the pretrained model {checkpoint}'
-    own = module.state_dict()
-    mismatched = [k for k in state if k in own and tuple(np.shape(state[k])) != own[k].shape]
-    usable = {k: v for k, v in state.items() if k in own and k not in mismatched}
-    assert usable, (f'none of the {len(state)} weights in {checkpoint} match the keys of '
-                    f'{type(module).__name__} (e.g. {next(iter(own), None)!r} vs '
-                    f'{next(iter(state), None)!r}); is `prefix` right?')
-    module.load_state_dict(usable, strict=False)
-    messages = []
-    if mismatched:
-        messages.append('size mismatch for ' + ', '.join(
-            f'{k}: checkpoint {tuple(np.shape(state[k]))} vs model {own[k].shape}'
-            for k in mismatched))
-    unexpected = [k for k in state if k not in own]
-    if unexpected:
-        messages.append(f'unexpected key in source state_dict: {", ".join(unexpected)}')
-    missing = [k for k in own if k not in usable and k not in mismatched]
-    if missing:
-        messages.append(f'missing keys in source state_dict: {", ".join(missing)}')
-    logger.info('Loaded %d weights from %s into %s.%s', len(usable), checkpoint,
-                type(module).__name__, ''.join('\n' + m for m in messages))
+    from minicls.engine.checkpoint import load_state_dict  # logs what did not fit
+    load_state_dict(module, state, logger=logger, source=str(checkpoint))
+    logger.info('Loaded pretrained weights from %s into %s', checkpoint, type(module).__name__)
 
 
 # -- the module ---------------------------------------------------------------------------------

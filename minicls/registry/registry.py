@@ -76,6 +76,8 @@ def build_from_cfg(cfg, registry, default_args=None):
         # Say which type was being built, so that an error deep inside a nested config
         # reads "ImageClassifier: LinearClsHead: <what went wrong>".
         name = getattr(obj_cls, '__name__', repr(obj_cls))
+        if _message(err).startswith(f'{name}: '):  # it named itself: no "X: X: ..."
+            raise
         cls = RegistryKeyError if type(err) is KeyError else type(err)
         try:
             wrapped = cls(f'{name}: {_message(err)}')

@@ -8,6 +8,8 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1),  # epoch_N.npz every epoch
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
+    # stop at the first NaN/inf loss (a minicls default; None switches it off)
+    check_invalid_loss=dict(type='CheckInvalidLossHook', interval=1),
 )
 
 log_level = 'INFO'

@@ -1,4 +1,5 @@
 """Hooks: logging, timing, checkpoints, LR schedules, progress bars (``HOOKS``)."""
+from .checkloss_hook import CheckInvalidLossHook
 from .checkpoint_hook import CheckpointHook
 from .hook import Hook
 from .logger_hook import LoggerHook, ProgressBarHook
@@ -6,4 +7,5 @@ from .simple_hooks import (DistSamplerSeedHook, IterTimerHook, ParamSchedulerHoo
                            RuntimeInfoHook, VisualizationHook)
 
 __all__ = ['Hook', 'CheckpointHook', 'LoggerHook', 'ProgressBarHook', 'IterTimerHook',
-           'ParamSchedulerHook', 'DistSamplerSeedHook', 'RuntimeInfoHook', 'VisualizationHook']
+           'ParamSchedulerHook', 'DistSamplerSeedHook', 'RuntimeInfoHook', 'VisualizationHook',
+           'CheckInvalidLossHook']

@@ -78,6 +78,27 @@ class StateDictMixin:
         Returns ``(missing_keys, unexpected_keys)``. With ``strict=True`` either list being
         non-empty raises. A shape mismatch always raises, naming the key and both shapes.
         """
+        missing_keys, unexpected_keys, error_msgs = self._load_matching(state_dict)
+        if strict:
+            if unexpected_keys:
+                error_msgs.insert(0, 'Unexpected key(s) in state_dict: ' +
+                                  ', '.join(f'"{k}"' for k in unexpected_keys) + '. ')
+            if missing_keys:
+                error_msgs.insert(0, 'Missing key(s) in state_dict: ' +
+                                  ', '.join(f'"{k}"' for k in missing_keys) + '. ')
+        if error_msgs:
+            raise RuntimeError(f'Error(s) in loading state_dict for {type(self).__name__}:\n\t'
+                               + '\n\t'.join(error_msgs))
+        return _IncompatibleKeys(missing_keys, unexpected_keys)
+
+    def _load_matching(self, state_dict):
+        """Copy every entry whose key and shape fit; raise nothing.
+
+        Returns ``(missing_keys, unexpected_keys, error_msgs)``; ``error_msgs`` holds one
+        ``'size mismatch for <key>: ...'`` line per entry skipped for its shape.
+        ``load_state_dict`` raises on these; ``minicls.engine.checkpoint.load_state_dict``
+        (``load_from``, as mmengine's) logs them instead.
+        """
         if not isinstance(state_dict, dict):
             raise TypeError(f'Expected state_dict to be dict-like, got {type(state_dict)}.')
         state_dict = OrderedDict(state_dict)  # our own copy: hooks may add defaults to it
@@ -94,17 +115,7 @@ class StateDictMixin:
                     load(child, prefix + name + '.')
         load(self, '')
         unexpected_keys = [k for k in state_dict if k not in used]
-        if strict:
-            if unexpected_keys:
-                error_msgs.insert(0, 'Unexpected key(s) in state_dict: ' +
-                                  ', '.join(f'"{k}"' for k in unexpected_keys) + '. ')
-            if missing_keys:
-                error_msgs.insert(0, 'Missing key(s) in state_dict: ' +
-                                  ', '.join(f'"{k}"' for k in missing_keys) + '. ')
-        if error_msgs:
-            raise RuntimeError(f'Error(s) in loading state_dict for {type(self).__name__}:\n\t'
-                               + '\n\t'.join(error_msgs))
-        return _IncompatibleKeys(missing_keys, unexpected_keys)
+        return missing_keys, unexpected_keys, error_msgs
 
 
 def _host_copy(tensor):
