@@ -46,13 +46,14 @@ def get_model(config, checkpoint=None, device=None):
     model = MODELS.build(model_cfg)
     meta = {}
     if checkpoint is not None:
-        from minicls.engine.checkpoint import load_checkpoint, weights_from_file
+        from minicls.engine.checkpoint import load_checkpoint
+        from minicls.io import load_weights
         if str(checkpoint).endswith('.npz'):
             ckpt = load_checkpoint(checkpoint)
             model.load_state_dict(ckpt['state_dict'])
             meta = (ckpt.get('meta') or {}).get('dataset_meta') or {}
         else:
-            model.load_state_dict(weights_from_file(checkpoint), strict=False)
+            model.load_state_dict(load_weights(checkpoint), strict=False)
     elif hasattr(model, 'init_weights'):
         model.init_weights()
     if not meta.get('classes'):

@@ -67,9 +67,9 @@ class CheckpointMixin:
     def load_checkpoint(self, path, resume=False, strict=None):
         """Load weights from ``path``; with ``resume`` also the optimizer, schedulers,
         counters, data order and random states."""
-        from .checkpoint import weights_from_file
         if not resume:
-            state = weights_from_file(path)
+            from minicls.io import load_weights
+            state = load_weights(path)
             self.model.load_state_dict(state, strict=bool(strict))
             self.logger.info(f'Load checkpoint from {path}')
             return None
