@@ -2,8 +2,8 @@
 
 ``init_cfg=dict(type='Pretrained', checkpoint=URL)`` and ``load_from=URL`` accept:
 
-* ``http://`` and ``https://`` URLs, e.g. mmpretrain's
-  ``https://download.openmmlab.com/mmclassification/v0/resnet/resnet18_8xb32_in1k_20210831-fbbb1da6.pth``;
+* ``http://`` and ``https://`` URLs, e.g. mmpretrain's ``https://download.openmmlab.com/
+  mmclassification/v0/resnet/resnet18_8xb32_in1k_20210831-fbbb1da6.pth`` (one line);
 * ``torchvision://NAME``, mapped to torchvision's URL as mmengine maps it: ``resnet50`` is the
   URL of torchvision 0.12's ``model_urls`` (the ``IMAGENET1K_V1`` weights), and the names of
   the newer weights API work too: ``resnet50.imagenet1k_v2``, ``ResNet50_Weights.DEFAULT``;
@@ -67,7 +67,7 @@ def resolve_url(name):
     for scheme, table in SCHEMES.items():
         if name.startswith(scheme):
             key = name[len(scheme):]
-            if scheme == 'torchvision://':  # ResNet50_Weights.IMAGENET1K_V1 -> resnet50.imagenet1k_v1
+            if scheme == 'torchvision://':  # ResNet50_Weights.DEFAULT -> resnet50.default
                 key = key.lower().replace('_weights', '')
             if key not in table:
                 raise KeyError(f'unknown {scheme} name {key!r}: minicls knows '
