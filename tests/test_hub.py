@@ -77,3 +77,22 @@ def test_torchvision_and_openmmlab_names(home):
         type='Pretrained', checkpoint='torchvision://resnet50')))
     head.init_weights()
     np.testing.assert_array_equal(head.fc.bias.numpy(), WEIGHTS['fc.bias'])
+
+
+def test_get_model_takes_a_checkpoint_url(server, home):
+    from minicls.apis import get_model
+    from minicls.engine.checkpoint import save_checkpoint
+    www, url = server
+    backbone = dict(type='ResNet_CIFAR', depth=18, stem_channels=4, base_channels=4,
+                    num_stages=1, strides=(1, ), dilations=(1, ), out_indices=(0, ))
+    cfg = dict(model=dict(type='ImageClassifier', backbone=backbone,
+                          neck=dict(type='GlobalAveragePooling'),
+                          head=dict(type='LinearClsHead', num_classes=2, in_channels=4)))
+    weights = {k: np.asarray(v) + 1 for k, v in get_model(cfg).state_dict().items()}
+    save_checkpoint({'state_dict': weights, 'meta': {'dataset_meta': {'classes': ['a', 'b']}}},
+                    str(www / 'model.npz'))
+    model = get_model(cfg, checkpoint=f'{url}/model.npz')
+    assert model.dataset_meta == {'classes': ['a', 'b']}
+    np.testing.assert_array_equal(np.asarray(model.state_dict()['head.fc.bias']),
+                                  weights['head.fc.bias'])
+    assert (home / 'model.npz').is_file()

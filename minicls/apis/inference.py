@@ -47,7 +47,9 @@ def get_model(config, checkpoint=None, device=None):
     meta = {}
     if checkpoint is not None:
         from minicls.engine.checkpoint import load_checkpoint
-        from minicls.io import load_weights
+        from minicls.io import cached_download, is_url, load_weights
+        if is_url(checkpoint):  # downloaded once into the cache (see minicls.io.hub)
+            checkpoint = cached_download(checkpoint)
         if str(checkpoint).endswith('.npz'):
             ckpt = load_checkpoint(checkpoint)
             model.load_state_dict(ckpt['state_dict'])

@@ -5,10 +5,10 @@ checkpoint, a PyTorch ``.pth``, an ``http(s)://`` URL, ``torchvision://resnet50`
 state dict; ``load_from`` and ``init_cfg=dict(type='Pretrained')`` both use it.
 """
 from .download import DownloadError, download_url, download_url_to_file
-from .hub import cached_download, get_dir, resolve_url
+from .hub import cached_download, get_dir, is_url, resolve_url
 from .torch_weights import load_pth, load_pth_state_dict, torchvision_to_mmpretrain
 from .weights import is_torch_file, load_weights
 
 __all__ = ['DownloadError', 'download_url', 'download_url_to_file', 'cached_download',
-           'get_dir', 'resolve_url', 'load_pth', 'load_pth_state_dict',
+           'get_dir', 'is_url', 'resolve_url', 'load_pth', 'load_pth_state_dict',
            'torchvision_to_mmpretrain', 'is_torch_file', 'load_weights']

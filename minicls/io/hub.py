@@ -91,6 +91,7 @@ def cached_download(url, progress=True):
         download_url_to_file(url, path, hash_prefix=match.group(1) if match else None,
                              progress=progress)
     except DownloadError as err:
-        raise DownloadError(f'{err} To work offline, download the file by other means and put '
-                            f'it at {path}'.replace('\n', ' ')) from err
+        message = str(err).replace('\n', ' ').rstrip('.')
+        raise DownloadError(f'{message}. If this machine is offline, download the file '
+                            f'elsewhere and put it at {path}') from err
     return path
