@@ -58,8 +58,8 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=Fals
                        backward_hooks=None, metadata=None):
     """The tensor ``storage[offset + sum(i_k * stride_k)]`` of shape ``size``, as a copy."""
     if not isinstance(storage, np.ndarray):
-        raise pickle.UnpicklingError(f'a tensor record names {storage!r} as its storage, which '
-                                     'is not a storage of this file')
+        raise pickle.UnpicklingError(f'a tensor record names a {type(storage).__name__} as its '
+                                     'storage, which is not a storage of this file')
     size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
     if len(size) != len(stride) or any(s < 0 for s in size + stride) or storage_offset < 0:
         raise pickle.UnpicklingError(f'bad tensor record: size {size}, stride {stride}, '
