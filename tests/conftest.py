@@ -1,4 +1,8 @@
 """Fixtures shared by the test files."""
+import functools
+import http.server
+import threading
+
 import pytest
 
 
@@ -11,3 +15,22 @@ def cuda(monkeypatch):
         import fakecupy
         monkeypatch.setattr(backend, 'cupy', fakecupy.make_module())
     return 'cuda'
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server(tmp_path):
+    """Serve tmp_path/www over HTTP on 127.0.0.1; yields (folder, base url)."""
+    www = tmp_path / 'www'
+    www.mkdir()
+    handler = functools.partial(_QuietHandler, directory=str(www))
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield www, f'http://127.0.0.1:{httpd.server_address[1]}'
+    httpd.shutdown()
+    httpd.server_close()

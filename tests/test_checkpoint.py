@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import minicls
-from minicls.engine.checkpoint import (CheckpointError, load_checkpoint, save_checkpoint,
-                                       weights_from_file)
+from minicls.engine.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from minicls.io import load_weights
 
 
 def _sample():
@@ -37,7 +37,7 @@ def test_round_trip(tmp_path):
                                 seed=None, big=2 ** 100)
     assert ckpt['rng'] == minicls.get_rng_state()
     np.testing.assert_array_equal(ckpt['tensor'], [1.5, 2.5])
-    assert weights_from_file(str(path))['conv.weight'].shape == (2, 3)
+    assert load_weights(str(path))['conv.weight'].shape == (2, 3)
 
 
 def test_loads_without_pickle(tmp_path):

@@ -1,11 +1,11 @@
 """Downloads from a local HTTP server on 127.0.0.1, MD5 checks, and safe extraction."""
-import functools
+import gzip
 import hashlib
-import http.server
 import io
 import pickle
 import tarfile
 import threading
+import time
 import zipfile
 
 import numpy as np
@@ -14,25 +14,6 @@ import pytest
 from minicls.datasets import CIFAR10
 from minicls.datasets.utils import (calculate_md5, download_and_extract_archive, download_url,
                                     extract_archive)
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def server(tmp_path):
-    """Serve tmp_path/www over HTTP; yields (folder, base url)."""
-    www = tmp_path / 'www'
-    www.mkdir()
-    handler = functools.partial(_QuietHandler, directory=str(www))
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield www, f'http://127.0.0.1:{httpd.server_address[1]}'
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def make_tar(path, files, extra=()):
@@ -122,3 +103,73 @@ def test_cifar10_download_true_fetches_checks_and_reads(server, tmp_path, monkey
     np.testing.assert_array_equal(ds[2]['img'].transpose(2, 0, 1).reshape(-1), data[2])
     monkeypatch.setattr(CIFAR10, 'tgz_md5', '1' * 32)  # already there: no new download
     assert len(CIFAR10(data_root=str(tmp_path / 'c10'), split='test')) == 3
+
+
+class _FaultyServer:
+    """A server on 127.0.0.1 that misbehaves: 'short' announces 1000 bytes and sends 500,
+    'trickle' sends one byte every 20 ms (never silent long enough for a read timeout)."""
+
+    def __init__(self, mode):
+        import http.server
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header('Content-Length', '1000')
+                self.end_headers()
+                if mode == 'short':
+                    self.wfile.write(b'x' * 500)
+                    return
+                for _ in range(500):  # 10 s at most; stops when the client hangs up
+                    self.wfile.write(b'x')
+                    self.wfile.flush()
+                    time.sleep(0.02)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.url = f'http://127.0.0.1:{self.httpd.server_address[1]}/file.bin'
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize('mode', ['short', 'trickle'])
+def test_a_cut_or_stalled_download_is_refused_and_leaves_nothing(tmp_path, mode):
+    faulty = _FaultyServer(mode)
+    start = time.monotonic()
+    try:
+        with pytest.raises(RuntimeError, match={'short': 'after 500 of the 1000 bytes',
+                                                'trickle': 'stalled'}[mode]):
+            download_url(faulty.url, str(tmp_path / 'out'), timeout=0.5, progress=False)
+    finally:
+        faulty.close()
+    assert time.monotonic() - start < 3
+    assert list((tmp_path / 'out').iterdir()) == []
+
+
+def _bomb(path, size=11 << 20):
+    """An archive of ``size`` zero bytes: a few KiB on disk, far over 100x."""
+    if path.name.endswith('.zip'):
+        with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as z:
+            z.writestr('zeros.bin', bytes(size))
+    elif path.name.endswith('.tar.gz'):
+        make_tar(path, {'zeros.bin': bytes(size)})
+    else:
+        path.write_bytes(gzip.compress(bytes(size), compresslevel=1))
+
+
+@pytest.mark.parametrize('name', ['bomb.zip', 'bomb.tar.gz', 'zeros.bin.gz'])
+def test_an_archive_that_expands_too_much_is_refused(tmp_path, name):
+    _bomb(tmp_path / name)
+    out = tmp_path / 'out'
+    with pytest.raises(ValueError, match=r'expands to at least .*max_size'):
+        extract_archive(str(tmp_path / name), str(out))
+    assert list(out.iterdir()) == []  # nothing written, or the partial file removed
+    extract_archive(str(tmp_path / name), str(out), max_size=12 << 20)  # the override
+    assert (out / 'zeros.bin').stat().st_size == 11 << 20
+    with pytest.raises(ValueError, match='limit of 0.0 MiB'):  # a limit below a small archive
+        extract_archive(str(tmp_path / name), str(tmp_path / 'out2'), max_size=1000)

@@ -250,3 +250,17 @@ def test_the_loop_on_the_device_gives_the_cpu_curve(data_root, tmp_path, cuda):
     metrics = Runner.from_cfg(make_cfg(data_root, tmp_path / 'v', load_from=str(
         tmp_path / 'gpu' / 'epoch_2.npz'), **over)).val()
     assert metrics['accuracy/top1'] == scalars(tmp_path / 'gpu', 'val')[-1]['accuracy/top1']
+
+
+def test_load_from_a_url_downloads_into_the_cache(data_root, tmp_path, server, monkeypatch):
+    from minicls.engine.checkpoint import save_checkpoint
+    www, url = server
+    monkeypatch.setenv('MINICLS_HOME', str(tmp_path / 'home'))
+    model = Runner.from_cfg(make_cfg(data_root, tmp_path / 'a')).model
+    weights = {k: np.asarray(v) + 1 for k, v in model.state_dict().items()}
+    save_checkpoint({'state_dict': weights}, str(www / 'tiny.npz'))
+    runner = Runner.from_cfg(make_cfg(data_root, tmp_path / 'b', load_from=f'{url}/tiny.npz'))
+    runner.val()
+    for key, value in runner.model.state_dict().items():
+        np.testing.assert_array_equal(np.asarray(value), weights[key])
+    assert (tmp_path / 'home' / 'checkpoints' / 'tiny.npz').is_file()

@@ -4,11 +4,14 @@ mmpretrain's and load into a minicls ResNet, a malicious pickle is refused (or, 
 weights are read, runs nothing), and an mmengine training checkpoint gives its weights."""
 import io
 import pickle
+import time
 import zipfile
 
 import numpy as np
 import pytest
 
+import pth_craft
+from minicls.io import torch_weights
 from minicls.models.utils.torch_weights import (load_pth, load_pth_state_dict,
                                                 torchvision_to_mmpretrain)
 
@@ -163,3 +166,51 @@ def test_a_malicious_pickle_runs_nothing_when_only_weights_are_read(tmp_path):
     with pytest.warns(UserWarning, match=r'(posix|os|nt)\.system'):
         assert load_pth_state_dict(path) == {}
     assert not os.path.exists('/tmp/minicls_pwned')
+
+
+def test_a_file_written_without_torch_reads_back(tmp_path):
+    """tests/pth_craft.py writes what torch.save writes (the fault tests below rely on it)."""
+    arrays = {'w': np.arange(6, dtype=np.float32).reshape(2, 3), 'n': np.array(7),
+              'b': np.array([1.5, -2.0])}
+    out = load_pth(pth_craft.save(tmp_path / 'w.pth', arrays))
+    assert list(out) == list(arrays)
+    for key, value in arrays.items():
+        assert out[key].dtype == value.dtype
+        np.testing.assert_array_equal(out[key], value)
+
+
+def test_a_tensor_repeating_its_storage_to_gigabytes_is_refused_at_once(tmp_path):
+    """388 bytes asking for a (100000, 100000) float tensor with stride (0, 0): 37 GB."""
+    path = pth_craft.write(tmp_path / 'huge.pth',
+                           {'w': pth_craft.tensor_record('0', (100000, 100000), (0, 0))},
+                           {'0': b'\0\0\0\0'})
+    assert path.stat().st_size < 1000
+    start = time.monotonic()
+    with pytest.raises(pickle.UnpicklingError, match=r'huge\.pth.*repeats the 1 elements'):
+        load_pth(path)
+    assert time.monotonic() - start < 1
+    # a small expand()ed tensor (stride 0) is fine
+    pth_craft.write(path, {'w': pth_craft.tensor_record('0', (3, 2), (0, 1), numel=2)},
+                    {'0': np.array([1, 2], dtype=np.float32).tobytes()})
+    np.testing.assert_array_equal(load_pth(path)['w'], [[1, 2]] * 3)
+
+
+def test_a_storage_that_inflates_is_refused(tmp_path, monkeypatch):
+    """torch.save stores storages uncompressed; a deflated one that inflates 100x is crafted
+    (the limit is lowered here so the test needs 4 MiB, not 100)."""
+    monkeypatch.setattr(torch_weights, 'MAX_STORAGE_RATIO', 2)
+    path = pth_craft.write(tmp_path / 'z.pth',
+                           {'w': pth_craft.tensor_record('0', (1 << 20,), (1,), numel=1 << 20)},
+                           {'0': bytes(4 << 20)}, compression=zipfile.ZIP_DEFLATED)
+    with pytest.raises(pickle.UnpicklingError, match='inflates'):
+        load_pth(path)
+
+
+@pytest.mark.parametrize('pid', [b'X\x04\x00\x00\x00oops', b'N'])
+def test_a_record_whose_storage_is_not_a_storage_is_a_clear_error(tmp_path, pid):
+    path = pth_craft.write(tmp_path / 'odd.pth',
+                           {'w': pth_craft.tensor_record('0', (2,), (1,), pid=pid)}, {})
+    with pytest.raises(pickle.UnpicklingError, match=r'odd\.pth.*not a storage'):
+        load_pth(path)
+    with pytest.raises(pickle.UnpicklingError, match=r'odd\.pth.*not a storage'):
+        load_pth_state_dict(path)

@@ -46,13 +46,16 @@ def get_model(config, checkpoint=None, device=None):
     model = MODELS.build(model_cfg)
     meta = {}
     if checkpoint is not None:
-        from minicls.engine.checkpoint import load_checkpoint, load_state_dict, weights_from_file
+        from minicls.engine.checkpoint import load_checkpoint, load_state_dict
+        from minicls.io import cached_download, is_url, load_weights
+        if is_url(checkpoint):  # downloaded once into the cache (see minicls.io.hub)
+            checkpoint = cached_download(checkpoint)
         if str(checkpoint).endswith('.npz'):
             ckpt = load_checkpoint(checkpoint)
             state = ckpt['state_dict']
             meta = (ckpt.get('meta') or {}).get('dataset_meta') or {}
         else:
-            state = weights_from_file(checkpoint)
+            state = load_weights(checkpoint)
         # strict: predicting with a model whose weights did not all load would be wrong
         load_state_dict(model, state, strict=True, source=str(checkpoint))
     elif hasattr(model, 'init_weights'):

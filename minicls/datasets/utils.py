@@ -3,96 +3,34 @@
 Three things can go wrong when a program fetches a data set from the internet, and this module
 guards against each of them:
 
-* the download is cut short or corrupted -> every download is checked against a known MD5 and a
-  file that fails is deleted, so a broken file is never mistaken for a good one later;
-* an archive holds a member such as ``../../home/me/.bashrc`` or a link to ``/etc`` ->
-  :func:`extract_archive` checks *every* member before writing anything, and refuses the archive;
+* the download is cut short or corrupted -> every download is checked (length, MD5) and a
+  file that fails is deleted, so a broken file is never mistaken for a good one later (see
+  :mod:`minicls.io.download`);
+* an archive holds a member such as ``../../home/me/.bashrc`` or a link to ``/etc``, or
+  expands to far more than any data set needs (a "zip bomb") -> :func:`extract_archive`
+  checks *every* member before writing anything, and refuses the archive;
 * a pickle file names a function such as ``os.system`` -> :func:`safe_pickle_load` uses an
   unpickler that only knows plain data types (dict, list, str, numbers, NumPy arrays), so the
   file is refused instead of running code. (The official CIFAR batches are pickles.)
 """
 import gzip
-import hashlib
 import io
 import os
 import os.path as osp
 import pickle
-import shutil
 import tarfile
-import urllib.request
 import zipfile
 
-from tqdm import tqdm
+from minicls.io.download import calculate_md5, check_md5, download_url
 
 __all__ = ['calculate_md5', 'check_md5', 'download_url', 'extract_archive',
            'download_and_extract_archive', 'safe_pickle_load', 'RestrictedUnpickler']
 
 _CHUNK = 1 << 20
-
-
-# -- MD5 -------------------------------------------------------------------------------------
-def calculate_md5(path, chunk_size=_CHUNK):
-    """The hex MD5 digest of a file, read in chunks so large files need little memory."""
-    md5 = hashlib.md5()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(chunk_size), b''):
-            md5.update(chunk)
-    return md5.hexdigest()
-
-
-def check_md5(path, md5):
-    """True if ``path`` exists and (when ``md5`` is given) has that MD5 digest."""
-    if not osp.isfile(path):
-        return False
-    return md5 is None or calculate_md5(path) == md5
-
-
-# -- download --------------------------------------------------------------------------------
-def download_url(url, root, filename=None, md5=None, timeout=60, progress=True):
-    """Download ``url`` to ``root/filename`` with a progress bar and check its MD5.
-
-    The bytes go to ``filename.part`` first and are renamed only once the MD5 matches, so an
-    interrupted or corrupted download never leaves a file that looks complete.
-    A file already there with the right MD5 is not downloaded again.
-
-    Returns:
-        str: the path of the downloaded file.
-
-    Raises:
-        RuntimeError: the server could not be reached, or the MD5 does not match.
-    """
-    root = osp.expanduser(root)
-    filename = filename or osp.basename(url.split('?')[0]) or 'download'
-    path = osp.join(root, filename)
-    if check_md5(path, md5):
-        return path
-    os.makedirs(root, exist_ok=True)
-    part = path + '.part'
-    digest = hashlib.md5()
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(part, 'wb') as f:
-            total = int(response.headers.get('Content-Length') or 0) or None
-            with tqdm(total=total, unit='B', unit_scale=True, unit_divisor=1024,
-                      desc=f'Downloading {filename}', disable=not progress) as bar:
-                for chunk in iter(lambda: response.read(_CHUNK), b''):
-                    f.write(chunk)
-                    digest.update(chunk)
-                    bar.update(len(chunk))
-    except Exception as err:
-        _remove(part)
-        raise RuntimeError(f'Failed to download {url}: {err}') from err
-    if md5 is not None and digest.hexdigest() != md5:
-        _remove(part)
-        raise RuntimeError(f'MD5 mismatch for {url}: expected {md5}, got {digest.hexdigest()}. '
-                           'The file was deleted; try again, or download it by hand and check '
-                           'that it is the right file.')
-    os.replace(part, path)
-    return path
-
-
-def _remove(path):
-    if osp.exists(path):
-        os.remove(path)
+# An archive may expand to MAX_RATIO times its own size, and always to MIN_LIMIT bytes.
+# Data sets barely compress (CIFAR-10: 1.05x, MNIST: 5x); 1000x is a crafted file.
+MAX_RATIO = 100
+MIN_LIMIT = 10 << 20
 
 
 # -- safe extraction -------------------------------------------------------------------------
@@ -105,7 +43,20 @@ def _check_member_name(name, archive):
                          'outside the target folder (absolute path or "..").')
 
 
-def _extract_tar(from_path, to_path):
+def _size_limit(from_path, max_size):
+    return max(MAX_RATIO * osp.getsize(from_path), MIN_LIMIT) if max_size is None else max_size
+
+
+def _check_size(total, limit, from_path):
+    if total > limit:
+        raise ValueError(
+            f'Refusing to extract {from_path}: it expands to at least {total / 2**20:.1f} MiB, '
+            f'over the limit of {limit / 2**20:.1f} MiB (by default {MAX_RATIO}x the archive\'s '
+            f'size, at least {MIN_LIMIT >> 20} MiB). A crafted archive (a "zip bomb") looks like '
+            'this; if you trust the file, pass a larger max_size (bytes) to extract_archive.')
+
+
+def _extract_tar(from_path, to_path, limit):
     with tarfile.open(from_path, 'r:*') as tar:
         members = tar.getmembers()
         # Check everything first: a refused archive writes nothing at all.
@@ -118,11 +69,12 @@ def _extract_tar(from_path, to_path):
             if not (m.isfile() or m.isdir()):
                 raise ValueError(f'Refusing to extract {from_path}: member {m.name!r} is not a '
                                  'regular file or folder (device, fifo, ...).')
+        _check_size(sum(m.size for m in members), limit, from_path)
         kwargs = {'filter': 'data'} if hasattr(tarfile, 'data_filter') else {}
         tar.extractall(to_path, members=members, **kwargs)
 
 
-def _extract_zip(from_path, to_path):
+def _extract_zip(from_path, to_path, limit):
     with zipfile.ZipFile(from_path) as z:
         infos = z.infolist()
         for info in infos:
@@ -131,20 +83,34 @@ def _extract_zip(from_path, to_path):
             if (mode & 0o170000) == 0o120000:  # S_IFLNK: a symlink stored by Unix zip
                 raise ValueError(f'Refusing to extract {from_path}: member {info.filename!r} '
                                  'is a symbolic link.')
+        # zipfile never writes more than the size a member declares
+        _check_size(sum(info.file_size for info in infos), limit, from_path)
         z.extractall(to_path, members=infos)
 
 
-def _extract_gz(from_path, to_path):
+def _extract_gz(from_path, to_path, limit):
+    # a .gz does not reliably say how big it is: count while writing, delete if too big
     out = osp.join(to_path, osp.basename(from_path)[:-3])
-    with gzip.open(from_path, 'rb') as src, open(out, 'wb') as dst:
-        shutil.copyfileobj(src, dst)
+    written = 0
+    try:
+        with gzip.open(from_path, 'rb') as src, open(out, 'wb') as dst:
+            for chunk in iter(lambda: src.read(_CHUNK), b''):
+                written += len(chunk)
+                _check_size(written, limit, from_path)
+                dst.write(chunk)
+    except BaseException:
+        if osp.exists(out):
+            os.remove(out)
+        raise
 
 
-def extract_archive(from_path, to_path=None, remove_finished=False):
+def extract_archive(from_path, to_path=None, remove_finished=False, max_size=None):
     """Extract a ``.tar(.gz|.bz2|.xz)``, ``.tgz``, ``.zip`` or single-file ``.gz`` archive.
 
     Every member is checked before anything is written: absolute paths, ``..`` components,
-    links and special files are refused with a ``ValueError``.
+    links and special files are refused with a ``ValueError``, and so is an archive that
+    expands to more than ``max_size`` bytes (default: 100 times the archive's own size, and
+    at least 10 MiB; pass a number to allow more).
 
     Returns:
         str: the folder the archive was extracted to.
@@ -152,12 +118,13 @@ def extract_archive(from_path, to_path=None, remove_finished=False):
     to_path = to_path or osp.dirname(from_path)
     os.makedirs(to_path, exist_ok=True)
     name = from_path.lower()
+    limit = _size_limit(from_path, max_size)
     if name.endswith(('.tar', '.tar.gz', '.tgz', '.tar.bz2', '.tbz', '.tar.xz', '.txz')):
-        _extract_tar(from_path, to_path)
+        _extract_tar(from_path, to_path, limit)
     elif name.endswith('.zip'):
-        _extract_zip(from_path, to_path)
+        _extract_zip(from_path, to_path, limit)
     elif name.endswith('.gz'):
-        _extract_gz(from_path, to_path)
+        _extract_gz(from_path, to_path, limit)
     else:
         raise ValueError(f'Unknown archive type: {from_path} (expected .tar[.gz|.bz2|.xz], '
                          '.tgz, .zip or .gz)')
@@ -167,10 +134,10 @@ def extract_archive(from_path, to_path=None, remove_finished=False):
 
 
 def download_and_extract_archive(url, download_root, extract_root=None, filename=None,
-                                 md5=None, remove_finished=False, progress=True):
+                                 md5=None, remove_finished=False, progress=True, max_size=None):
     """Download an archive (MD5-checked, see :func:`download_url`) and extract it safely."""
     path = download_url(url, download_root, filename, md5, progress=progress)
-    return extract_archive(path, extract_root or download_root, remove_finished)
+    return extract_archive(path, extract_root or download_root, remove_finished, max_size)
 
 
 # -- restricted unpickling -------------------------------------------------------------------

@@ -3,7 +3,7 @@
 Importing it registers every optimizer (``OPTIMIZERS``), scheduler (``PARAM_SCHEDULERS``) and
 hook (``HOOKS``), so configs can name them.
 """
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint, weights_from_file
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .hooks import (CheckpointHook, DistSamplerSeedHook, Hook, IterTimerHook, LoggerHook,
                     ParamSchedulerHook, ProgressBarHook, RuntimeInfoHook, VisualizationHook)
 from .optim import SGD, Adam, AdamW, Optimizer, OptimWrapper, build_optim_wrapper
@@ -13,7 +13,7 @@ from .schedulers import (ConstantLR, CosineAnnealingLR, ExponentialLR, LinearLR,
 __all__ = ['Optimizer', 'SGD', 'Adam', 'AdamW', 'OptimWrapper', 'build_optim_wrapper',
            'ParamScheduler', 'StepLR', 'MultiStepLR', 'ExponentialLR', 'CosineAnnealingLR',
            'LinearLR', 'ConstantLR', 'PolyLR', 'OneCycleLR', 'build_param_schedulers',
-           'save_checkpoint', 'load_checkpoint', 'weights_from_file', 'CheckpointError', 'Hook',
+           'save_checkpoint', 'load_checkpoint', 'CheckpointError', 'Hook',
            'CheckpointHook', 'LoggerHook', 'ProgressBarHook', 'IterTimerHook',
            'ParamSchedulerHook', 'DistSamplerSeedHook', 'RuntimeInfoHook', 'VisualizationHook',
            'Runner']

@@ -21,8 +21,7 @@ import numpy as np
 
 from minicls.backend import to_numpy
 
-__all__ = ['save_checkpoint', 'load_checkpoint', 'CheckpointError', 'weights_from_file',
-           'load_state_dict']
+__all__ = ['save_checkpoint', 'load_checkpoint', 'CheckpointError', 'load_state_dict']
 
 HEADER = '__header__'
 FORMAT = 'minicls-checkpoint-v1'
@@ -127,21 +126,6 @@ def load_checkpoint(path, map_location=None):
     if header.get('format') != FORMAT:
         raise CheckpointError(f'{path}: unknown checkpoint format {header.get("format")!r}')
     return _decode(header['content'], arrays)
-
-
-def weights_from_file(path):
-    """The model ``state_dict`` (name -> NumPy array) stored in ``path``.
-
-    Reads minicls checkpoints (``.npz``); PyTorch ``.pth`` files are handed to the models'
-    ``load_pth_state_dict`` (mmpretrain/torchvision weights).
-    """
-    if str(path).endswith(('.pth', '.pt')):
-        from minicls.models.utils.torch_weights import load_pth_state_dict
-        state = load_pth_state_dict(path)
-        return state.get('state_dict', state) if isinstance(state.get('state_dict'), dict) \
-            else state
-    ckpt = load_checkpoint(path)
-    return ckpt['state_dict'] if 'state_dict' in ckpt else ckpt
 
 
 def load_state_dict(module, state_dict, strict=False, logger=None, source='the checkpoint'):

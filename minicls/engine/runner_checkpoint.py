@@ -67,9 +67,10 @@ class CheckpointMixin:
     def load_checkpoint(self, path, resume=False, strict=None):
         """Load weights from ``path``; with ``resume`` also the optimizer, schedulers,
         counters, data order and random states."""
-        from .checkpoint import load_state_dict, weights_from_file
         if not resume:  # load_from: what fits is loaded, the rest is logged (strict: raises)
-            load_state_dict(self.model, weights_from_file(path), strict=bool(strict),
+            from minicls.io import load_weights
+            from .checkpoint import load_state_dict
+            load_state_dict(self.model, load_weights(path), strict=bool(strict),
                             logger=self.logger, source=path)
             self.logger.info(f'Load checkpoint from {path}')
             return None

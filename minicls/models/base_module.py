@@ -10,7 +10,7 @@ loop does that once, before the first step)::
 Each dict names an initialiser (``type``) and the layers it applies to (``layer``: class
 names, matched against the class of every sub-module *and its base classes*, so
 ``'_BatchNorm'`` matches ``BatchNorm1d`` and ``BatchNorm2d``). ``override=dict(name='fc', ...)``
-applies a different init to one named child. ``dict(type='Pretrained', checkpoint=path,
+applies a different init to one named child. ``dict(type='Pretrained', checkpoint=path or URL,
 prefix='backbone')`` loads weights from a file instead; it runs last, after the children.
 
 ``init_weights()`` works as in mmengine: apply my ``init_cfg`` (all but Pretrained), then
@@ -21,9 +21,9 @@ import copy
 import logging
 import math
 import warnings
-import zipfile
 
 from minicls import nn
+from minicls.io import load_weights
 
 logger = logging.getLogger('minicls')
 
@@ -151,22 +151,6 @@ def initialize(module, init_cfg):
 
 
 # -- Pretrained ---------------------------------------------------------------------------------
-def _read_weights(checkpoint):
-    """name -> array from a file: a PyTorch ``.pth`` zip, or a minicls checkpoint."""
-    if isinstance(checkpoint, dict):
-        state = checkpoint
-    elif zipfile.is_zipfile(checkpoint) and any(
-            n.endswith('data.pkl') for n in zipfile.ZipFile(checkpoint).namelist()):
-        from .utils.torch_weights import load_pth_state_dict
-        state = load_pth_state_dict(checkpoint)
-    else:
-        from minicls.engine.checkpoint import load_checkpoint
-        state = load_checkpoint(checkpoint)
-    if isinstance(state.get('state_dict'), dict):
-        state = state['state_dict']
-    return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
-
-
 def load_pretrained(module, checkpoint, prefix=None, map_location=None):
     """Load weights into ``module`` non-strictly, as mmengine's ``PretrainedInit``.
 
@@ -175,7 +159,11 @@ def load_pretrained(module, checkpoint, prefix=None, map_location=None):
     unexpected keys, and keys whose shape differs (a head with another number of classes),
     are skipped and logged. At least one key must match, else the wrong file was given.
     """
-    state = _read_weights(checkpoint)
+    own = module.state_dict()
+    # torchvision's names are mmpretrain's backbone names without `backbone.`; they are renamed
+    # (see load_pth_state_dict) unless they go straight into a backbone: no prefix, no head
+    straight = prefix is None and not any(k.startswith(('backbone.', 'head.')) for k in own)
+    state = load_weights(checkpoint, convert=False if straight else 'auto')
     if prefix is not None:
         prefix = prefix if prefix.endswith('.') else prefix + '.'
         state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
