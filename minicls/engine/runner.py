@@ -28,6 +28,7 @@ import numpy as np
 import minicls
 from minicls.backend import parse_device
 from minicls.config import Config
+from minicls.datasets.checks import check_datasets
 from minicls.registry import HOOKS, METRICS, MODELS
 
 from .hooks.hook import get_priority
@@ -45,6 +46,7 @@ DEFAULT_HOOKS = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1),
     progress_bar=dict(type='ProgressBarHook'),
+    summary=dict(type='RunSummaryHook'),  # curves.png, and what the run gave at its end
 )
 
 
@@ -231,6 +233,8 @@ class Runner(CheckpointMixin):
         do_val = self.cfg.get('val_dataloader') is not None and self.cfg.get('val_cfg', {}) \
             is not None and self.cfg.get('val_evaluator') is not None
         loader = self.train_dataloader
+        check_datasets(self.model, getattr(loader, 'dataset', None),  # minicls/datasets/checks.py
+                       getattr(self.val_dataloader, 'dataset', None) if do_val else None, self.cfg)
         self.max_iters = self.max_epochs * len(loader)
         self.optim_wrapper = build_optim_wrapper(self.model, self._optim_cfg(loader))
         self.param_schedulers = build_param_schedulers(
