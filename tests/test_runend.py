@@ -12,8 +12,9 @@ from minicls import predict as predict_cli
 from minicls.datasets import CustomDataset
 from minicls.datasets.checks import check_datasets
 from minicls.datasets.transforms import loading
+from minicls.engine import Hook
 from minicls.engine.runner import Runner
-from minicls.registry import MODELS
+from minicls.registry import HOOKS, MODELS
 from minicls.tools import _draw, confusion_matrix, plot_curves
 
 
@@ -217,3 +218,59 @@ def test_predict_a_folder_a_glob_and_a_non_image(trained, data_root, tmp_path, c
     assert predict_cli.main([str(tmp_path / 'none*.png'), '--config', config,
                              '--checkpoint', ckpt]) == 2
     assert 'no file matches this pattern' in capsys.readouterr().err
+
+
+@HOOKS.register_module(force=True)
+class RunendStopHook(Hook):
+    """A Ctrl-C before iteration 4 (in epoch 2)."""
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter == 4:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_run_says_so_and_how_to_resume(data_root, tmp_path):
+    cfg = make_cfg(data_root / 'train', data_root / 'val', tmp_path,
+                   custom_hooks=[dict(type='RunendStopHook')])
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    with open(tmp_path / runner.timestamp / f'{runner.timestamp}.log') as f:
+        log = f.read()
+    assert 'Interrupted after epoch 1/2' in log and 'minicls.test' not in log
+    assert f'python -m minicls.train {tmp_path / "config.py"} --resume' in log
+
+
+# -- docs and the test summary -----------------------------------------------------------------
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_nothing_a_user_reads_names_a_file_they_do_not_have():
+    bad = []
+    for top in ('minicls', 'datasets', 'tutorials', 'README.md'):
+        path = os.path.join(ROOT, top)
+        files = [path] if os.path.isfile(path) else [
+            os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs
+            if f.endswith(('.py', '.md', '.txt'))]
+        for name in files:
+            with open(name, encoding='utf-8') as f:
+                text = f.read()
+            bad += [name for word in ('../shared', 'shared/data', 'cifar10-jpeg') if word in text]
+    assert not bad
+
+
+def test_skips_are_summed_up_in_one_line_per_reason():
+    import conftest
+
+    class Report:
+        def __init__(self, reason):
+            self.longrepr = ('tests/test_x.py', 3, f'Skipped: {reason}')
+
+    class Reporter:
+        stats = {'skipped': [Report('no torch')] * 3 + [Report('no CuPy')]}
+        lines = []
+
+        def write_line(self, line):
+            self.lines.append(line)
+
+    conftest.pytest_terminal_summary(Reporter())
+    assert Reporter.lines == ['skipped: 3 (no torch); 1 (no CuPy)']
