@@ -94,6 +94,8 @@ def test_an_empty_class_folder_is_refused_with_its_absolute_path(tmp_path, monke
     with pytest.raises(ValueError, match='class folder.* with no images: ' +
                        str(tmp_path / 'data' / 'ant')):
         CustomDataset(data_root='data')
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / 'data' / 'ann.txt')):
+        CustomDataset(data_root='data', ann_file='ann.txt')
 
 
 def test_an_empty_class_folder_among_given_classes_keeps_the_labels(tmp_path, log):

@@ -101,9 +101,9 @@ class CustomDataset(BaseDataset):
 
     # -- annotation file -----------------------------------------------------------------
     def _read_ann_file(self):
-        path = self._join(osp.expanduser(self.ann_file))
+        path = osp.abspath(self._join(osp.expanduser(self.ann_file)))
         if not osp.isfile(path):
-            raise FileNotFoundError(f'CustomDataset: annotation file not found: {path!r}')
+            raise FileNotFoundError(f'CustomDataset: annotation file not found: {path}')
         samples, max_label = [], -1
         with open(path) as f:
             for lineno, line in enumerate(f, 1):
