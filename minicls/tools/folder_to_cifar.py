@@ -3,9 +3,10 @@
     python -m minicls.tools.folder_to_cifar /data/cifar10_images datasets/cifar10
 
 reads ``SRC/train/<class>/*`` and ``SRC/test/<class>/*`` (any folder-per-class set of 32x32
-RGB images, e.g. CIFAR-10 exported as JPEG or PNG files) and writes ``DST/cifar-10-batches-py/`` (``data_batch_1..5``, ``test_batch``,
-``batches.meta``), which the ``CIFAR10`` dataset reads. Decoding the JPEGs once makes every
-later epoch cheaper: the batches are loaded straight into memory.
+RGB images, e.g. CIFAR-10 exported as JPEG or PNG files) and writes
+``DST/cifar-10-batches-py/`` (``data_batch_1..5``, ``test_batch``, ``batches.meta``), which
+the ``CIFAR10`` dataset reads. Decoding the images once makes every later epoch cheaper: the
+batches are loaded straight into memory.
 """
 import argparse
 import os

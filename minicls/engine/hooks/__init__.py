@@ -1,4 +1,5 @@
-"""Hooks: logging, timing, checkpoints, LR schedules, progress bars, the end-of-run summary (``HOOKS``)."""
+"""Hooks: logging, timing, checkpoints, LR schedules, progress bars, the end-of-run summary
+(``HOOKS``)."""
 from .checkpoint_hook import CheckpointHook
 from .hook import Hook
 from .logger_hook import LoggerHook, ProgressBarHook

@@ -29,6 +29,9 @@ class RunSummaryHook(Hook):
     """Draw ``<work_dir>/curves.png`` after each validation and at the end of training, and
     log a summary and the next commands when training ends.
 
+    One of the runner's default hooks (key ``summary``); ``default_hooks=dict(summary=None)``
+    turns it off, ``default_hooks=dict(summary=dict(log_loss=True))`` changes an option.
+
     Args:
         draw_curves (bool): write ``curves.png`` (see ``minicls.tools.plot_curves``).
         log_loss (bool): draw the loss on a log scale.
