@@ -6,22 +6,66 @@
       1. bird        0.9312
       2. airplane    0.0301
       ...
+
+Several files, a folder (every image below it) or a quoted glob (``'photos/*.jpg'``) give one
+line per image: path, the top classes and their scores. A file that cannot be read as an image
+gives one line saying so (on stderr) and the others are still classified; the exit code is then
+2.
 """
 import argparse
+import glob
+import os
+import os.path as osp
 import sys
 
 import numpy as np
 
 
+def collect_images(items):
+    """``(paths, problems)``: the image files named by ``items`` (files, folders, globs).
+
+    A folder gives every file below it with an image extension (sorted); a glob is expanded
+    when no file has that name. Files named one by one are kept whatever their extension
+    (reading them tells). ``problems`` holds one line per item that gave nothing."""
+    from minicls.datasets.custom import IMG_EXTENSIONS
+    paths, problems = [], []
+    for item in items:
+        if osp.isdir(item):
+            found = sorted(osp.join(root, f) for root, _, files in os.walk(item) for f in files
+                           if f.lower().endswith(IMG_EXTENSIONS))
+            if not found:
+                problems.append(f'{item}: no image files in this folder (extensions: '
+                                f'{" ".join(IMG_EXTENSIONS)})')
+            paths += found
+        elif osp.exists(item):
+            paths.append(item)
+        elif glob.has_magic(item):
+            found = sorted(p for p in glob.glob(item, recursive=True) if osp.isfile(p))
+            if not found:
+                problems.append(f'{item}: no file matches this pattern')
+            paths += found
+        else:
+            problems.append(f'{item}: no such file or folder '
+                            f'({osp.abspath(item)})')
+    return paths, problems
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m minicls.predict',
                                      description='Classify images with a trained model.')
-    parser.add_argument('images', nargs='+', help='image files')
+    parser.add_argument('images', nargs='+',
+                        help="image files, folders (every image below them) or globs "
+                             "('photos/*.jpg')")
     parser.add_argument('--config', required=True, help='config file or shipped config name')
     parser.add_argument('--checkpoint', required=True, help='checkpoint (.npz) or .pth weights')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--topk', type=int, default=5)
     args = parser.parse_args(argv)
+    paths, problems = collect_images(args.images)
+    for line in problems:
+        print(line, file=sys.stderr)
+    if not paths:
+        return 2
     from minicls.apis import get_model, inference_model
     from minicls.engine.checkpoint import CheckpointError
     try:
@@ -29,13 +73,29 @@ def main(argv=None):
     except CheckpointError as err:  # a file that does not fit the model: say so, no traceback
         raise SystemExit(f'error: {err}') from None
     classes = (model.dataset_meta or {}).get('classes')
-    for image in args.images:
-        result = inference_model(model, image)
+    one = len(paths) == 1 and not problems
+    failed = len(problems)
+    for image in paths:
+        try:
+            result = inference_model(model, image)
+        except (OSError, ValueError) as err:  # not an image, or a broken one: say so, go on
+            print(f'{image}: not an image minicls can read ({err.__cause__ or err})',
+                  file=sys.stderr)
+            failed += 1
+            continue
         scores = result['pred_scores']
-        print(image)
-        for rank, label in enumerate(np.argsort(-scores, kind='stable')[:args.topk], 1):
-            name = classes[label] if classes else str(label)
-            print(f'  {rank}. {name:<20s} {scores[label]:.4f}')
+        top = [(classes[label] if classes else str(label), scores[label])
+               for label in np.argsort(-scores, kind='stable')[:args.topk]]
+        if one:  # a single image: one class per line
+            print(image)
+            for rank, (name, score) in enumerate(top, 1):
+                print(f'  {rank}. {name:<20s} {score:.4f}')
+        else:
+            print(f'{image}  ' + '  '.join(f'{name} {score:.4f}' for name, score in top))
+    if failed:
+        print(f'{failed} of {len(paths) + len(problems)} inputs could not be classified',
+              file=sys.stderr)
+        return 2
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Fixtures shared by the test files."""
+"""Fixtures shared by the test files, and a one-line summary of the skips."""
+import collections
 import functools
 import http.server
 import threading
@@ -34,3 +35,16 @@ def server(tmp_path):
     yield www, f'http://127.0.0.1:{httpd.server_address[1]}'
     httpd.shutdown()
     httpd.server_close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line per skip reason, however many files and lines it comes from (``-rs`` lists
+    every file and line: about 30 lines without PyTorch)."""
+    counts = collections.Counter()
+    for report in terminalreporter.stats.get('skipped', []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(
+            report.longrepr)
+        counts[reason.replace('Skipped: ', '', 1)] += 1
+    if counts:
+        terminalreporter.write_line('skipped: ' + '; '.join(
+            f'{n} ({reason})' for reason, n in counts.most_common()))

@@ -12,6 +12,7 @@ sample. With ``ann_file`` each non-empty line is ``relative/path label`` (or jus
 ``with_label=False``), the path relative to ``data_root/data_prefix``.
 Samples hold ``img_path`` only: put ``dict(type='LoadImageFromFile')`` first in the pipeline.
 """
+import logging
 import os
 import os.path as osp
 
@@ -65,29 +66,44 @@ class CustomDataset(BaseDataset):
     def _scan_folders(self):
         root = self.data_prefix
         if not osp.isdir(root):
-            raise FileNotFoundError(f'CustomDataset: folder not found: {root!r}')
+            raise FileNotFoundError(f'CustomDataset: folder not found: {osp.abspath(root)}')
         if not self.with_label:
             return [{'img_path': osp.join(root, p)} for p in self._images_under(root)]
         folders = sorted(d for d in os.listdir(root) if osp.isdir(osp.join(root, d)))
-        if self.CLASSES is None:
+        given_classes = self.CLASSES
+        if given_classes is None:
             self._metainfo['classes'] = tuple(folders)
         index = self.class_to_idx
         unknown = [f for f in folders if f not in index]
         if unknown:
-            raise ValueError(f'CustomDataset: folders {unknown} in {root} are not among the '
-                             f'given classes {self.CLASSES}')
-        samples = []
+            raise ValueError(f'CustomDataset: folders {unknown} in {osp.abspath(root)} are not '
+                             f'among the given classes {self.CLASSES}')
+        samples, empty = [], []
         for folder in folders:
-            label = index[folder]
-            samples += [{'img_path': osp.join(root, folder, p), 'gt_label': label}
-                        for p in self._images_under(osp.join(root, folder))]
+            found = self._images_under(osp.join(root, folder))
+            if not found:
+                empty.append(osp.abspath(osp.join(root, folder)))
+            samples += [{'img_path': osp.join(root, folder, p), 'gt_label': index[folder]}
+                        for p in found]
+        if empty and samples and given_classes is None:
+            # An empty folder would still be a class (label), silently shifting the labels of
+            # the folders after it -- differently in train and val if only one has it empty.
+            # (No images at all is reported by load_data_list.)
+            raise ValueError(
+                f'CustomDataset: class folder(s) with no images: {", ".join(empty)} (image '
+                f'extensions: {" ".join(self.extensions)}). Add images, remove the folder(s), '
+                'or list the classes explicitly with metainfo=dict(classes=[...]).')
+        if empty and samples:
+            logging.getLogger('minicls').warning(
+                f'CustomDataset: class folder(s) with no images: {", ".join(empty)}; they keep '
+                'their labels from the given classes.')
         return samples
 
     # -- annotation file -----------------------------------------------------------------
     def _read_ann_file(self):
-        path = self._join(osp.expanduser(self.ann_file))
+        path = osp.abspath(self._join(osp.expanduser(self.ann_file)))
         if not osp.isfile(path):
-            raise FileNotFoundError(f'CustomDataset: annotation file not found: {path!r}')
+            raise FileNotFoundError(f'CustomDataset: annotation file not found: {path}')
         samples, max_label = [], -1
         with open(path) as f:
             for lineno, line in enumerate(f, 1):

@@ -28,6 +28,7 @@ import numpy as np
 import minicls
 from minicls.backend import parse_device
 from minicls.config import Config
+from minicls.datasets.checks import check_datasets
 from minicls.registry import HOOKS, METRICS, MODELS
 
 from .hooks.hook import get_priority
@@ -46,6 +47,7 @@ DEFAULT_HOOKS = dict(
     checkpoint=dict(type='CheckpointHook', interval=1),
     progress_bar=dict(type='ProgressBarHook'),
     check_invalid_loss=dict(type='CheckInvalidLossHook', interval=1),  # None: switched off
+    summary=dict(type='RunSummaryHook'),  # curves.png, and what the run gave at its end
 )
 
 
@@ -252,6 +254,8 @@ class Runner(CheckpointMixin):
         loader = _check_not_empty('train_dataloader', self.train_dataloader)
         if do_val:  # built now, so that an empty one fails before training, not after it
             _check_not_empty('val_dataloader', self.val_dataloader)
+        check_datasets(self.model, getattr(loader, 'dataset', None),  # minicls/datasets/checks.py
+                       getattr(self.val_dataloader, 'dataset', None) if do_val else None, self.cfg)
         self.max_iters = self.max_epochs * len(loader)
         self.optim_wrapper = build_optim_wrapper(self.model, self._optim_cfg(loader))
         self.param_schedulers = build_param_schedulers(

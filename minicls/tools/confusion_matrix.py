@@ -27,19 +27,34 @@ def confusion_matrix(gt, pred, num_classes):
     return m
 
 
+def _cell_color(value, scale, diagonal):
+    """Blue for the diagonal (correct), red for errors; ``scale`` in [0, 1], 0 is white."""
+    if diagonal:
+        return (int(255 - 220 * scale), int(255 - 160 * scale), 255)
+    return (255, int(255 - 200 * scale), int(255 - 200 * scale))
+
+
 def draw_confusion_matrix(matrix, classes, normalize=False, title='confusion matrix'):
+    """The matrix as an Image: correct cells in blue, errors in red on their own scale (the
+    largest error is full red, any error at least light red, so a few mistakes among many
+    correct images stay visible); cells with no images are blank when normalised."""
     n = len(classes)
     values = matrix / np.maximum(matrix.sum(1, keepdims=True), 1) if normalize else matrix
     cell = max(28, min(60, 640 // max(n, 1)))
-    label_w = 12 + 7 * max(len(str(c)) for c in classes)
-    top = 40 + label_w
-    size = (label_w + 30 + n * cell + 20, top + n * cell + 40)
-    img = Image.new('RGB', size, 'white')
-    draw = ImageDraw.Draw(img)
     f = font(11 if cell < 40 else 13)
-    draw.text((10, 8), title, fill='black', font=font(14))
-    vmax = values.max() or 1
+    probe = ImageDraw.Draw(Image.new('RGB', (1, 1)))
+    label_w = 12 + max(int(probe.textlength(str(c), font=f)) for c in classes)
+    top = 40 + label_w
     x0 = label_w + 30
+    footer = 'predicted class ->   (rows: true class; blue: correct, red: errors)'
+    width = max(x0 + n * cell + 20, 20 + int(probe.textlength(title, font=font(14))),
+                x0 + 10 + int(probe.textlength(footer, font=f)))
+    img = Image.new('RGB', (width, top + n * cell + 40), 'white')
+    draw = ImageDraw.Draw(img)
+    draw.text((10, 8), title, fill='black', font=font(14))
+    diag = np.eye(n, dtype=bool)
+    vmax = values[diag].max() if n else 0
+    emax = values[~diag].max() if n > 1 else 0
     for i in range(n):
         draw.text((6, top + i * cell + cell // 2 - 6), str(classes[i]), fill='black', font=f)
         # column labels, written vertically
@@ -49,15 +64,18 @@ def draw_confusion_matrix(matrix, classes, normalize=False, title='confusion mat
         img.paste(rotated, (x0 + i * cell + cell // 2 - 8, 34))
         for j in range(n):
             v = values[i, j]
-            shade = v / vmax
-            color = (int(255 - 220 * shade), int(255 - 160 * shade), 255)
+            if i == j:
+                scale = v / vmax if vmax else 0.0
+            else:
+                scale = 0.2 + 0.8 * v / emax if v > 0 else 0.0
             box = [x0 + j * cell, top + i * cell, x0 + (j + 1) * cell, top + (i + 1) * cell]
-            draw.rectangle(box, fill=color, outline=(200, 200, 200))
-            label = f'{v:.2f}' if normalize else str(int(v))
+            draw.rectangle(box, fill=_cell_color(v, scale, i == j), outline=(200, 200, 200))
+            if normalize and v == 0:
+                continue
+            label = (f'{v:.2f}' if v >= 0.005 else '<.01') if normalize else str(int(v))
             draw.text((box[0] + 4, box[1] + cell // 2 - 6), label,
-                      fill='white' if shade > 0.6 else 'black', font=f)
-    draw.text((x0, top + n * cell + 10), 'predicted class ->   (rows: true class)',
-              fill='black', font=f)
+                      fill='white' if scale > 0.6 else 'black', font=f)
+    draw.text((x0, top + n * cell + 10), footer, fill='black', font=f)
     return img
 
 

@@ -1,7 +1,9 @@
 """How many images per second the data pipeline delivers.
 
-    mkdir -p /tmp/cifar10 && tar xzf ../shared/data/cifar10-jpeg.tar.gz -C /tmp/cifar10
-    python -m minicls.tools.data_benchmark --data-root /tmp/cifar10/train
+    python -m minicls.tools.data_benchmark --data-root /data/cifar10_images/train
+
+``--data-root`` is any folder with one sub-folder of images per class (e.g. CIFAR-10 exported
+as JPEG files; see datasets/README.md).
 
 Runs the CIFAR training pipeline (LoadImageFromFile decoding JPEG, RandomCrop(32, padding=4),
 RandomFlip, PackInputs, collate into (N, 3, 32, 32) uint8 batches) through the DataLoader

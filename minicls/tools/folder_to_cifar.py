@@ -1,11 +1,12 @@
 """Convert a folder-per-class data set of 32x32 images to the official CIFAR-10 batch format.
 
-    python -m minicls.tools.folder_to_cifar /tmp/cifar10 datasets/cifar10
+    python -m minicls.tools.folder_to_cifar /data/cifar10_images datasets/cifar10
 
-reads ``SRC/train/<class>/*`` and ``SRC/test/<class>/*`` (e.g. the shared CIFAR-10 JPEG tarball,
-extracted) and writes ``DST/cifar-10-batches-py/`` (``data_batch_1..5``, ``test_batch``,
-``batches.meta``), which the ``CIFAR10`` dataset reads. Decoding the JPEGs once makes every
-later epoch cheaper: the batches are loaded straight into memory.
+reads ``SRC/train/<class>/*`` and ``SRC/test/<class>/*`` (any folder-per-class set of 32x32
+RGB images, e.g. CIFAR-10 exported as JPEG or PNG files) and writes
+``DST/cifar-10-batches-py/`` (``data_batch_1..5``, ``test_batch``, ``batches.meta``), which
+the ``CIFAR10`` dataset reads. Decoding the images once makes every later epoch cheaper: the
+batches are loaded straight into memory.
 """
 import argparse
 import os

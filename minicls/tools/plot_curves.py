@@ -1,15 +1,18 @@
 """Draw the training curves of a work dir to a PNG: loss, learning rate, validation accuracy.
 
-    python -m minicls.tools.plot_curves work_dirs/mnist_quickstart [--out curves.png]
+    python -m minicls.tools.plot_curves work_dirs/mnist_quickstart [--out curves.png] [--log-loss]
 
 Reads every ``<work_dir>/<timestamp>/vis_data/scalars.json`` (a resumed run writes a new
 one; later records replace earlier ones for the same step) and draws three panels with
 Pillow: train loss per iteration (and its per-epoch mean), lr per iteration, and every
-validation metric per epoch.
+validation metric per epoch. Training draws ``<work_dir>/curves.png`` by itself (after each
+validation and at the end, see ``RunSummaryHook``); this command redraws it, e.g. with the
+loss on a log scale.
 """
 import argparse
 import glob
 import json
+import os
 import os.path as osp
 import sys
 
@@ -38,8 +41,8 @@ def load_scalars(work_dir):
     return train, val
 
 
-def plot_curves(work_dir, out=None):
-    """Write the PNG; returns its path."""
+def plot_curves(work_dir, out=None, log_loss=False):
+    """Write the PNG (atomically: a reader never sees half a file); returns its path."""
     train, val = load_scalars(work_dir)
     out = out or osp.join(work_dir, 'curves.png')
     steps = [r['step'] for r in train]
@@ -51,16 +54,22 @@ def plot_curves(work_dir, out=None):
         means = [sum(r['loss'] for r in train if r['epoch'] == e)
                  / sum(1 for r in train if r['epoch'] == e) for e in epochs]
         series.append(('epoch mean', last, means))
-    panels = [line_chart(series, 'train loss', 'iteration'),
+    panels = [line_chart(series, 'train loss', 'iteration', logy=log_loss, integer_x=True),
               line_chart([('lr', steps, [r['lr'] for r in train])], 'learning rate',
-                         'iteration', logy=False)]
+                         'iteration', integer_x=True)]
     metric_keys = [k for k in (val[0] if val else {})
                    if k not in ('mode', 'epoch', 'iter', 'step', 'time', 'data_time')]
     vseries = [(k, [r['step'] for r in val], [r[k] for r in val]) for k in metric_keys]
     title = 'validation ' + (f'(last: {", ".join(f"{k} {val[-1][k]:.2f}" for k in metric_keys)})'
                              if val else '')
-    panels.append(line_chart(vseries, title, 'epoch'))
-    stack(panels, columns=1).save(out)
+    panels.append(line_chart(vseries, title, 'epoch', integer_x=True))
+    tmp = f'{out}.tmp{os.getpid()}'
+    try:
+        stack(panels, columns=1).save(tmp, format='PNG')
+        os.replace(tmp, out)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
     return out
 
 
@@ -69,8 +78,9 @@ def main(argv=None):
                                      description='Draw loss / lr / accuracy curves to a PNG.')
     parser.add_argument('work_dir')
     parser.add_argument('--out', help='PNG path (default: <work_dir>/curves.png)')
+    parser.add_argument('--log-loss', action='store_true', help='draw the loss on a log scale')
     args = parser.parse_args(argv)
-    print(plot_curves(args.work_dir, args.out))
+    print(plot_curves(args.work_dir, args.out, log_loss=args.log_loss))
     return 0
 
 

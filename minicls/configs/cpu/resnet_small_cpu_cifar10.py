@@ -3,11 +3,11 @@
 # tested every 3rd epoch. Measured on 2 CPU cores: 85.48% top-1 in 56.4 minutes; 86.41% with
 # `python -m minicls.test ... --tta` (flip test-time augmentation). With 15 epochs it gave 84.56%.
 # The 3-stage 16/32/64 version (175k parameters) had stopped improving at about 84.3%.
-# It reads CIFAR-10 in the official batch format from datasets/cifar10 (downloaded there on
-# first use). From a folder of JPEGs (train/<class>/, test/<class>/), e.g.
-# the shared cifar10-jpeg.tar.gz, convert once:
-#   tar xzf cifar10-jpeg.tar.gz -C /tmp/cifar10
-#   python -m minicls.tools.folder_to_cifar /tmp/cifar10 datasets/cifar10
+# It reads CIFAR-10 in the official batch format from datasets/cifar10: downloaded there on
+# first use (163 MB, MD5-checked); offline, put cifar-10-python.tar.gz from
+# https://www.cs.toronto.edu/~kriz/cifar.html into datasets/cifar10/ and it is extracted.
+# From a folder of 32x32 images (train/<class>/, test/<class>/), convert once:
+#   python -m minicls.tools.folder_to_cifar /data/cifar10_images datasets/cifar10
 #   python -m minicls.train minicls/configs/cpu/resnet_small_cpu_cifar10.py
 _base_ = ['../_base_/datasets/cifar10_bs16.py', '../_base_/default_runtime.py']
 

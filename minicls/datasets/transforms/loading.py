@@ -1,4 +1,5 @@
 """Reading image files: :class:`LoadImageFromFile`."""
+import logging
 import os.path as osp
 
 import numpy as np
@@ -9,6 +10,8 @@ from minicls.registry import TRANSFORMS
 from .base import BaseTransform
 
 __all__ = ['LoadImageFromFile', 'read_image']
+
+_CONVERTED = set()  # the image modes already reported as converted to RGB
 
 
 def read_image(path, color_type='color'):
@@ -29,6 +32,12 @@ def read_image(path, color_type='color'):
         raise FileNotFoundError(f'Image file not found: {path}')
     try:
         with Image.open(path) as im:
+            if color_type == 'color' and im.mode != 'RGB' and im.mode not in _CONVERTED:
+                _CONVERTED.add(im.mode)  # said once per mode: a folder may hold thousands
+                logging.getLogger('minicls').info(
+                    f'{osp.abspath(path)} has image mode {im.mode!r}, not RGB: converted to '
+                    "3-channel RGB (LoadImageFromFile color_type='color'; 'grayscale' keeps "
+                    'one channel). Further images of this mode are converted silently.')
             im = im.convert('RGB' if color_type == 'color' else 'L')
             img = np.asarray(im)
     except Exception as err:  # PIL raises several types for broken files

@@ -1,11 +1,13 @@
-"""Hooks: logging, timing, checkpoints, LR schedules, progress bars (``HOOKS``)."""
+"""Hooks: logging, timing, checkpoints, LR schedules, progress bars, the end-of-run summary
+(``HOOKS``)."""
 from .checkloss_hook import CheckInvalidLossHook
 from .checkpoint_hook import CheckpointHook
 from .hook import Hook
 from .logger_hook import LoggerHook, ProgressBarHook
 from .simple_hooks import (DistSamplerSeedHook, IterTimerHook, ParamSchedulerHook,
                            RuntimeInfoHook, VisualizationHook)
+from .summary_hook import RunSummaryHook
 
 __all__ = ['Hook', 'CheckpointHook', 'LoggerHook', 'ProgressBarHook', 'IterTimerHook',
            'ParamSchedulerHook', 'DistSamplerSeedHook', 'RuntimeInfoHook', 'VisualizationHook',
-           'CheckInvalidLossHook']
+           'RunSummaryHook', 'CheckInvalidLossHook']

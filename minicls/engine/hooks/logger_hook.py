@@ -92,22 +92,33 @@ class LoggerHook(Hook):
 class ProgressBarHook(Hook):
     """tqdm progress bars for training (loss, lr, img/s) and evaluation epochs.
 
+    On a terminal the bars redraw live. When stderr goes to a file or a pipe (``python -m
+    minicls.train ... 2> train.log``, nohup, CI) they are still written, but at most once
+    every ``file_interval`` seconds (tqdm's ``mininterval``), in ASCII, and kept when an epoch
+    ends, so a log shows the progress without thousands of updates.
+
     Args:
-        disable (bool | None): None shows bars only when stderr is a terminal (tqdm's rule),
-            so log files and CI output stay clean.
+        disable (bool | None): True hides the bars (None or False shows them).
+        file_interval (float): seconds between two updates when stderr is not a terminal.
     """
 
     priority = 'LOWEST'
 
-    def __init__(self, disable=None, **kwargs):
-        self.disable = disable
+    def __init__(self, disable=None, file_interval=30.0, **kwargs):
+        self.disable = bool(disable)
+        self.file_interval = float(file_interval)
         self._bar = None
 
     def _open(self, total, desc, initial=0):
+        import sys
+
         from tqdm import tqdm
         self._close()
-        self._bar = tqdm(total=total, desc=desc, initial=initial, leave=False,
-                         disable=self.disable, dynamic_ncols=True, unit='it')
+        tty = hasattr(sys.stderr, 'isatty') and sys.stderr.isatty()
+        self._bar = tqdm(total=total, desc=desc, initial=initial, leave=not tty,
+                         disable=self.disable, dynamic_ncols=tty, ncols=None if tty else 100,
+                         mininterval=0.1 if tty else self.file_interval, ascii=not tty,
+                         file=sys.stderr, unit='it')
         self._images, self._t0 = 0, time.perf_counter()
 
     def _close(self):
