@@ -7,3 +7,4 @@ from .normalization import batch_norm, group_norm, layer_norm  # noqa: F401
 from .conv import conv2d  # noqa: F401
 from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool2d, max_pool2d,  # noqa: F401
                       pad)
+from .pooling import adaptive_avg_pool3d  # noqa: F401
