@@ -61,7 +61,11 @@ class Mul(Function):
 class Div(Function):
     """z = x / y.   dz/dx = 1 / y, dz/dy = -x / y^2 = -z / y."""
     cases = [OpCase(lambda lib, x, y: x / y, [(2, 3), (2, 3)], domain=[(-2, 2), (0.5, 2)]),
-             OpCase(lambda lib, x: 2.0 / x, [(4,)], domain=(0.5, 2), name='scalar-left')]
+             OpCase(lambda lib, x: 2.0 / x, [(4,)], domain=(0.5, 2), name='scalar-left'),
+             OpCase(lambda lib, x: lib.nn.functional.normalize(x, dim=1), [(3, 4)],
+                    name='normalize'),
+             OpCase(lambda lib, x: lib.nn.functional.normalize(x, p=1.0, dim=-1), [(2, 3, 4)],
+                    name='normalize-p1')]
 
     @staticmethod
     def forward(ctx, x, y):

@@ -77,7 +77,13 @@ class Sqrt(Function):
 class Clamp(Function):
     """y = min(max(x, min), max).   dy/dx = 1 where min <= x <= max, else 0."""
     cases = [OpCase(lambda lib, x: x.clamp(-0.5, 0.7), [(4, 5)]),
-             OpCase(lambda lib, x: lib.clamp(x, min=0.1), [(6,)], name='min-only')]
+             OpCase(lambda lib, x: lib.clamp(x, min=0.1), [(6,)], name='min-only'),
+             OpCase(lambda lib, x: lib.nn.functional.relu6(x), [(4, 5)], domain=(-3, 9),
+                    name='relu6'),
+             OpCase(lambda lib, x: lib.nn.functional.hardsigmoid(x), [(4, 5)], domain=(-5, 5),
+                    name='hardsigmoid'),
+             OpCase(lambda lib, x: lib.nn.functional.hardswish(x), [(4, 5)], domain=(-5, 5),
+                    name='hardswish')]
 
     @staticmethod
     def forward(ctx, x, min=None, max=None):

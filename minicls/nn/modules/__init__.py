@@ -1,5 +1,6 @@
 """The layer classes of ``minicls.nn`` (re-exported there)."""
 from .activation import GELU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .activation import Hardsigmoid, Hardswish, LeakyReLU, ReLU6, SiLU
 from .batchnorm import BatchNorm1d, BatchNorm2d, _BatchNorm, _NormBase
 from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv2d
@@ -15,4 +16,5 @@ __all__ = ['Module', 'Sequential', 'ModuleList', 'ModuleDict', 'Identity', 'Line
            'BatchNorm1d', 'BatchNorm2d', '_BatchNorm', '_NormBase', 'LayerNorm', 'GroupNorm',
            'ReLU', 'Tanh', 'Sigmoid', 'GELU', 'Softmax', 'LogSoftmax', 'Dropout', 'MaxPool2d',
            'AvgPool2d', 'AdaptiveAvgPool1d', 'AdaptiveAvgPool2d', 'Flatten', 'CrossEntropyLoss',
-           'NLLLoss', 'MSELoss', 'L1Loss', 'BCEWithLogitsLoss', 'AdaptiveAvgPool3d']
+           'NLLLoss', 'MSELoss', 'L1Loss', 'BCEWithLogitsLoss', 'AdaptiveAvgPool3d', 'SiLU', 'ReLU6',
+           'Hardsigmoid', 'Hardswish', 'LeakyReLU']
