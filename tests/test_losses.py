@@ -145,15 +145,16 @@ def test_ce_parity_with_torch_gradients():
 
 
 INT_SCORE = np.array([[3, -1, 2], [0, 4, 1]])      # int64 "logits": a user mistake
+ONE_HOT = np.eye(3, dtype=np.float32)[:2]
 
 
 @pytest.mark.parametrize('loss', [
     lambda s: minicls.nn.functional.cross_entropy(s, t([0, 1])),
     lambda s: minicls.nn.functional.nll_loss(s, t([0, 1])),
-    lambda s: minicls.nn.functional.binary_cross_entropy_with_logits(s, t(np.eye(3, dtype=np.float32)[:2])),
+    lambda s: minicls.nn.functional.binary_cross_entropy_with_logits(s, t(ONE_HOT)),
     lambda s: CrossEntropyLoss(class_weight=[1.0, 2.0, 0.5])(s, t([0, 1])),
-    lambda s: CrossEntropyLoss(use_soft=True)(s, t(np.eye(3, dtype=np.float32)[:2])),
-    lambda s: CrossEntropyLoss(use_sigmoid=True)(s, t(np.eye(3, dtype=np.float32)[:2])),
+    lambda s: CrossEntropyLoss(use_soft=True)(s, t(ONE_HOT)),
+    lambda s: CrossEntropyLoss(use_sigmoid=True)(s, t(ONE_HOT)),
     lambda s: LabelSmoothLoss(0.1)(s, t([0, 1])),
     lambda s: FocalLoss()(s, t([0, 1]))],
     ids=['F.cross_entropy', 'F.nll_loss', 'F.bce_with_logits', 'CE-class_weight', 'CE-soft',

@@ -16,5 +16,5 @@ __all__ = ['Module', 'Sequential', 'ModuleList', 'ModuleDict', 'Identity', 'Line
            'BatchNorm1d', 'BatchNorm2d', '_BatchNorm', '_NormBase', 'LayerNorm', 'GroupNorm',
            'ReLU', 'Tanh', 'Sigmoid', 'GELU', 'Softmax', 'LogSoftmax', 'Dropout', 'MaxPool2d',
            'AvgPool2d', 'AdaptiveAvgPool1d', 'AdaptiveAvgPool2d', 'Flatten', 'CrossEntropyLoss',
-           'NLLLoss', 'MSELoss', 'L1Loss', 'BCEWithLogitsLoss', 'AdaptiveAvgPool3d', 'SiLU', 'ReLU6',
-           'Hardsigmoid', 'Hardswish', 'LeakyReLU']
+           'NLLLoss', 'MSELoss', 'L1Loss', 'BCEWithLogitsLoss', 'AdaptiveAvgPool3d', 'SiLU',
+           'ReLU6', 'Hardsigmoid', 'Hardswish', 'LeakyReLU']
