@@ -5,7 +5,6 @@ functions put together) and kept in this file so that one stays short. The Tenso
 of the same names (``x.flip(1)``, ``x.scatter_(...)``) call these; ``docs/torch_api.md``
 lists which PyTorch names minicls has.
 """
-import builtins
 import numbers
 
 import numpy as np
@@ -21,10 +20,10 @@ def _dims(dims):
 
 
 def _dim(x, dim, op):
-    if not -builtins.max(x.ndim, 1) <= dim < builtins.max(x.ndim, 1):
+    if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
         raise IndexError(f'{op}: dim {dim} is out of range for a tensor of {x.ndim} dims '
                          f'(shape {tuple(x.shape)})')
-    return dim % builtins.max(x.ndim, 1)
+    return dim % max(x.ndim, 1)
 
 
 def _index_array(index, x, op):
@@ -96,11 +95,11 @@ def split(x, split_size_or_sections, dim=0):
         size = split_size_or_sections
         if size <= 0:
             raise RuntimeError(f'split: split_size must be positive, got {size}')
-        sizes = [builtins.min(size, n - start) for start in range(0, n, size)] or [0]
+        sizes = [min(size, n - start) for start in range(0, n, size)] or [0]
     else:
         sizes = list(split_size_or_sections)
-        if builtins.sum(sizes) != n:
-            raise RuntimeError(f'split: split_sizes {sizes} add up to {builtins.sum(sizes)}, '
+        if sum(sizes) != n:
+            raise RuntimeError(f'split: split_sizes {sizes} add up to {sum(sizes)}, '
                                f'but dim {dim} has size {n}')
     head, start, pieces = (slice(None),) * dim, 0, []
     for size in sizes:
@@ -115,7 +114,7 @@ def chunk(x, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError(f'chunk: chunks must be positive, got {chunks}')
     n = x.shape[_dim(x, dim, 'chunk')]
-    return split(x, builtins.max(-(-n // chunks), 1), dim)
+    return split(x, max(-(-n // chunks), 1), dim)
 
 
 def unbind(x, dim=0):
@@ -140,8 +139,10 @@ def masked_fill(x, mask, value):
     if mask.dtype != dtypes.bool:
         raise RuntimeError(f'masked_fill: expected a bool mask, got {mask.dtype} '
                            '(compare first, e.g. x > 0)')
-    xp = backend.get_array_module(x.data)
-    value = F.Tensor(xp.asarray(getattr(value, 'data', value), dtype=x.dtype))
+    if isinstance(value, F.Tensor):      # a 0-d tensor: its gradient is kept
+        value = value.to(x.dtype)
+    else:
+        value = F.Tensor(backend.get_array_module(x.data).asarray(value, dtype=x.dtype))
     return ops.Where.apply(mask, value, x)
 
 

@@ -142,6 +142,8 @@ class Where(Function):
     """y = x where cond else z.   dx = dy where cond, dz = dy elsewhere."""
     cases = [OpCase(lambda lib, x, z: lib.where(x > 0, x, z), [(3, 4), (4,)]),
              OpCase(lambda lib, x: x.masked_fill(x > 0.5, -1.0), [(3, 4)], name='masked_fill'),
+             OpCase(lambda lib, x, v: x.masked_fill(x > 0.5, v), [(3, 4), ()],
+                    name='masked_fill-tensor-value'),
              OpCase(lambda lib, x, z: x.where(x > 0, z), [(3, 4), (3, 4)], name='method'),
              OpCase(lambda lib, x: lib.nn.functional.leaky_relu(x, 0.2), [(3, 4)],
                     name='leaky_relu')]
