@@ -20,6 +20,9 @@ from .functional import (abs, add, amax, amin, argmax, argmin, cat, clamp, clip,
                          mean, min, mul, neg, permute, pow, relu, reshape, sigmoid, softmax,
                          sqrt, squeeze, stack, sub, sum, tanh, topk, transpose, unsqueeze, var,
                          where)
+from .functional_extra import (argsort, bmm, chunk, flip, index_select, is_tensor,  # noqa: E402
+                               logsumexp, masked_fill, norm, numel, roll, scatter, sign, sort,
+                               split, square, std, t, unbind)
 from .random import get_rng_state, manual_seed, set_rng_state  # noqa: E402
 from .parallel import get_num_threads, set_num_threads  # noqa: E402
 from .memory import keep_freed_memory  # noqa: E402

@@ -93,7 +93,10 @@ def randn(*size, dtype=None, device=None, requires_grad=False):
 
 
 def randint(low, high=None, size=(), dtype=None, device=None):
-    if high is None:
+    """Integers in [low, high): ``randint(low, high, size)`` or ``randint(high, size)``."""
+    if isinstance(high, (tuple, list)):  # randint(high, size): PyTorch's two-argument form
+        low, high, size = 0, low, high
+    elif high is None:
         low, high = 0, low
     return _make(generator().integers(low, high, size=tuple(size)), dtype or dtypes.int64,
                  device, False)

@@ -4,6 +4,7 @@ Each one is a one-line call of the same-named function in ``minicls.functional``
 and its function (``x.exp()`` and ``minicls.exp(x)``) can never disagree.
 """
 from . import functional as F
+from . import functional_extra as FX
 
 
 class TensorOps:
@@ -46,6 +47,9 @@ class TensorOps:
 
     def __neg__(self):
         return F.neg(self)
+
+    def __abs__(self):
+        return F.abs(self)
 
     def __getitem__(self, index):
         return F.getitem(self, index)
@@ -258,3 +262,82 @@ class TensorOps:
         index = tuple(getattr(i, 'data', i) for i in index) if isinstance(index, tuple) \
             else getattr(index, 'data', index)
         self.data[index] = getattr(value, 'data', value)
+
+    # -- more PyTorch names (minicls/functional_extra.py) ----------------------------------------
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError('iteration over a 0-d tensor')
+        return iter(FX.unbind(self))
+
+    def flip(self, *dims):
+        return FX.flip(self, *dims)
+
+    def roll(self, shifts, dims=None):
+        return FX.roll(self, shifts, dims)
+
+    def repeat(self, *sizes):
+        return FX.repeat(self, *sizes)
+
+    def t(self):
+        return FX.t(self)
+
+    def split(self, split_size, dim=0):
+        return FX.split(self, split_size, dim)
+
+    def chunk(self, chunks, dim=0):
+        return FX.chunk(self, chunks, dim)
+
+    def unbind(self, dim=0):
+        return FX.unbind(self, dim)
+
+    def index_select(self, dim, index):
+        return FX.index_select(self, dim, index)
+
+    def masked_fill(self, mask, value):
+        return FX.masked_fill(self, mask, value)
+
+    def where(self, condition, other):
+        return F.where(condition, self, other)
+
+    def scatter(self, dim, index, src=None, value=None):
+        return FX.scatter(self, dim, index, src, value)
+
+    def argsort(self, dim=-1, descending=False):
+        return FX.argsort(self, dim, descending)
+
+    def sort(self, dim=-1, descending=False):
+        return FX.sort(self, dim, descending)
+
+    def sign(self):
+        return FX.sign(self)
+
+    def logsumexp(self, dim, keepdim=False):
+        return FX.logsumexp(self, dim, keepdim)
+
+    def norm(self, p='fro', dim=None, keepdim=False):
+        return FX.norm(self, p, dim, keepdim)
+
+    def new_full(self, size, fill_value, **kwargs):
+        return FX.new_full(self, size, fill_value, **kwargs)
+
+    def new_zeros(self, *size, **kwargs):
+        return FX.new_full(self, FX._dims(size), 0, **kwargs)
+
+    def new_ones(self, *size, **kwargs):
+        return FX.new_full(self, FX._dims(size), 1, **kwargs)
+
+    new_empty = new_zeros
+
+    def new_tensor(self, data, **kwargs):
+        return FX.new_tensor(self, data, **kwargs)
+
+    # in place, outside the graph (as the updates above)
+    def scatter_(self, dim, index, src=None, value=None):
+        src = src.detach() if hasattr(src, 'detach') else src
+        return self._set(FX.scatter(self.detach(), dim, index, src, value).data)
+
+    def masked_fill_(self, mask, value):
+        return self._set(FX.masked_fill(self.detach(), mask, value).data)
+
+    def bernoulli_(self, p=0.5):
+        return FX.bernoulli_(self, p)

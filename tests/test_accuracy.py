@@ -55,3 +55,24 @@ def test_parity_with_torch_topk():
     expected = (top5 == labels[:, None]).any(1).mean() * 100
     assert Accuracy.calculate(scores, labels, topk=(5,))[0][0].item() == \
         pytest.approx(expected)
+
+
+@pytest.mark.parametrize('bad', ['hi', 3, None, {0: 1}])
+def test_calculate_refuses_other_types_naming_the_accepted_ones(bad):
+    """As mmpretrain's ``to_tensor``: a TypeError, not a ValueError from int('hi')."""
+    with pytest.raises(TypeError, match=r'is not an available argument: give a Tensor, a '
+                                        r'numpy.ndarray or a sequence'):
+        Accuracy.calculate(bad, LABELS)
+    with pytest.raises(TypeError, match='is not an available argument'):
+        Accuracy.calculate(SCORES, bad)
+    assert Accuracy.calculate(list(SCORES), tuple(LABELS))[0][0].item() == 25.0
+    assert Accuracy.calculate(list(minicls.tensor(SCORES)), LABELS)[0][0].item() == 25.0
+
+
+def test_invalid_topk_in_evaluate_points_at_the_evaluator_config():
+    metric = Accuracy(topk=(1, 5))
+    metric.process({'gt_label': LABELS}, {'pred_score': SCORES})
+    with pytest.raises(ValueError, match=r'Top-5 accuracy is unavailable since the number of '
+                                         r'categories is 3\. Please check the `val_evaluator` '
+                                         r'and `test_evaluator` fields in your config file\.'):
+        metric.evaluate()

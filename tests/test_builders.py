@@ -107,7 +107,9 @@ def test_infer_abbr():
 @pytest.mark.parametrize('cfg,cls', [(dict(type='ReLU'), nn.ReLU), (dict(type='Tanh'), nn.Tanh),
                                      (dict(type='Sigmoid'), nn.Sigmoid),
                                      (dict(type='GELU'), nn.GELU),
-                                     (dict(type='ReLU', inplace=True), nn.ReLU)])
+                                     (dict(type='ReLU', inplace=True), nn.ReLU),
+                                     (dict(type='SiLU'), nn.SiLU), (dict(type='ReLU6'), nn.ReLU6),
+                                     (dict(type='LeakyReLU', negative_slope=0.2), nn.LeakyReLU)])
 def test_activation(cfg, cls):
     assert type(build_activation_layer(cfg)) is cls
 

@@ -62,6 +62,11 @@ LAYERS = [
     (('Sigmoid', (), {}), (4, 6)),
     (('GELU', (), {}), (4, 6)),
     (('GELU', (), dict(approximate='tanh')), (4, 6)),
+    (('SiLU', (), {}), (4, 6)),
+    (('ReLU6', (), {}), (4, 6)),
+    (('Hardsigmoid', (), {}), (4, 6)),
+    (('Hardswish', (), {}), (4, 6)),
+    (('LeakyReLU', (0.2,), {}), (4, 6)),
     (('Softmax', (), dict(dim=1)), (4, 6, 2)),
     (('LogSoftmax', (), dict(dim=-1)), (4, 6)),
     (('Flatten', (), {}), (2, 3, 4, 5)),
@@ -75,6 +80,8 @@ LAYERS = [
     (('AdaptiveAvgPool2d', (1,), {}), (2, 3, 5, 4)),
     (('AdaptiveAvgPool2d', ((2, 3),), {}), (2, 3, 5, 7)),
     (('AdaptiveAvgPool1d', (3,), {}), (2, 3, 7)),
+    (('AdaptiveAvgPool3d', (1,), {}), (2, 3, 2, 5, 4)),
+    (('AdaptiveAvgPool3d', ((1, 2, None),), {}), (1, 2, 3, 5, 4)),
     (('Dropout', (0.3,), {}), (4, 5)),  # compared in eval mode: the identity
 ]
 

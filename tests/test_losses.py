@@ -142,3 +142,32 @@ def test_ce_parity_with_torch_gradients():
     ref.backward()
     assert loss.item() == pytest.approx(ref.item(), rel=1e-6)
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+INT_SCORE = np.array([[3, -1, 2], [0, 4, 1]])      # int64 "logits": a user mistake
+ONE_HOT = np.eye(3, dtype=np.float32)[:2]
+
+
+@pytest.mark.parametrize('loss', [
+    lambda s: minicls.nn.functional.cross_entropy(s, t([0, 1])),
+    lambda s: minicls.nn.functional.nll_loss(s, t([0, 1])),
+    lambda s: minicls.nn.functional.binary_cross_entropy_with_logits(s, t(ONE_HOT)),
+    lambda s: CrossEntropyLoss(class_weight=[1.0, 2.0, 0.5])(s, t([0, 1])),
+    lambda s: CrossEntropyLoss(use_soft=True)(s, t(ONE_HOT)),
+    lambda s: CrossEntropyLoss(use_sigmoid=True)(s, t(ONE_HOT)),
+    lambda s: LabelSmoothLoss(0.1)(s, t([0, 1])),
+    lambda s: FocalLoss()(s, t([0, 1]))],
+    ids=['F.cross_entropy', 'F.nll_loss', 'F.bce_with_logits', 'CE-class_weight', 'CE-soft',
+         'CE-sigmoid', 'LabelSmooth', 'Focal'])
+def test_integer_logits_are_refused_with_a_clear_error(loss):
+    """Before, some returned 0.0 (class weights cast to int) or a float64 loss."""
+    with pytest.raises(TypeError, match=r'expected floating point scores.*int64.*\.float\(\)'):
+        loss(t(INT_SCORE))
+    assert loss(t(INT_SCORE).float()).dtype == np.float32
+    assert loss(t(INT_SCORE).double()).dtype == np.float64
+
+
+def test_integer_logits_are_refused_by_torch_too():
+    torch = pytest.importorskip('torch')
+    with pytest.raises(RuntimeError):        # NotImplementedError: "not implemented for 'Long'"
+        torch.nn.functional.cross_entropy(torch.tensor(INT_SCORE), torch.tensor([0, 1]))

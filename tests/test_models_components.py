@@ -85,6 +85,11 @@ def test_gap_neck():
     assert isinstance(out, tuple) and out[0].shape == (1, 8)      # batch of 1 kept
     np.testing.assert_allclose(gap(x).numpy(), x.numpy().mean((2, 3)), rtol=1e-5, atol=1e-7)
     assert GlobalAveragePooling(dim=1)(minicls.randn(2, 4, 5)).shape == (2, 4)
+    volume = minicls.randn(1, 3, 2, 4, 5)
+    np.testing.assert_allclose(GlobalAveragePooling(dim=3)(volume).numpy(),
+                               volume.numpy().mean((2, 3, 4)), rtol=1e-5, atol=1e-7)
+    with pytest.raises(AssertionError, match=r'only support \(1, 2, 3\), get 4'):
+        GlobalAveragePooling(dim=4)
     with pytest.raises(TypeError, match='neck inputs should be tuple'):
         gap([x])
     assert GlobalAveragePooling().state_dict() == {}
@@ -201,6 +206,13 @@ def test_image_classifier_modes():
         model(data['inputs'], mode='train')
     with pytest.raises(AssertionError, match='Invalid output stage'):
         model.extract_feat(data['inputs'], stage='head')
+    flipped = data['inputs'].flip(3)
+    feats = model.extract_feats([data['inputs'], flipped], stage='pre_logits')   # TTA's use
+    assert isinstance(feats, list) and len(feats) == 2
+    np.testing.assert_allclose(feats[1].numpy(),
+                               model.extract_feat(flipped, stage='pre_logits').numpy())
+    with pytest.raises(AssertionError, match='use `extract_feat`'):
+        model.extract_feats(data['inputs'])
     total, log_vars = model.parse_losses({'loss': minicls.tensor(1.0),
                                           'aux_loss': minicls.tensor([1.0, 3.0])})
     assert total.item() == 3.0 and list(log_vars) == ['loss', 'aux_loss']

@@ -269,6 +269,22 @@ def test_root_registries_exist_with_their_names():
     assert len({id(r) for r in registries.values()}) == 7
 
 
+def test_batch_augments_registry_is_importable_from_the_registry_package():
+    """As ``from mmpretrain.registry import BATCH_AUGMENTS``; its built-ins load on the first
+    lookup, and it is the registry the data preprocessor builds from."""
+    import subprocess
+    import sys
+    code = ('from minicls.registry import BATCH_AUGMENTS\n'
+            'mixup = BATCH_AUGMENTS.build(dict(type="Mixup", alpha=1.0))\n'
+            'print(BATCH_AUGMENTS.name, type(mixup).__name__)')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ['batch', 'augment', 'Mixup']
+    from minicls.models.utils import BATCH_AUGMENTS as used
+    from minicls.registry import BATCH_AUGMENTS
+    assert BATCH_AUGMENTS is used
+
+
 @pytest.fixture
 def models():
     """MODELS, restored after the test (the built-ins imported first, so they stay)."""

@@ -13,7 +13,8 @@ import warnings
 
 from ..registry import MODELS
 from . import init
-from .modules.activation import GELU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .modules.activation import (GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSoftmax, ReLU, ReLU6,
+                                 Sigmoid, SiLU, Softmax, Tanh)
 from .modules.batchnorm import BatchNorm1d, BatchNorm2d, _BatchNorm
 from .modules.container import ModuleDict, ModuleList, Sequential
 from .modules.conv import Conv2d
@@ -22,20 +23,22 @@ from .modules.flatten import Flatten
 from .modules.linear import Identity, Linear
 from .modules.module import Module
 from .modules.normalization import GroupNorm, LayerNorm
-from .modules.pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AvgPool2d,
+                              MaxPool2d)
 
 # Every layer under its own class name (MODELS.build(dict(type='Linear', ...))).
 # The loss layers are left out on purpose: mmpretrain's own ``CrossEntropyLoss`` (in
 # minicls.models.losses) takes that name in MODELS.
 for _cls in (Conv2d, Linear, Identity, BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, ReLU,
              Tanh, Sigmoid, GELU, Softmax, LogSoftmax, Dropout, MaxPool2d, AvgPool2d,
-             AdaptiveAvgPool1d, AdaptiveAvgPool2d, Flatten, Sequential, ModuleList, ModuleDict):
+             AdaptiveAvgPool1d, AdaptiveAvgPool2d, Flatten, Sequential, ModuleList, ModuleDict,
+             AdaptiveAvgPool3d, SiLU, ReLU6, LeakyReLU, Hardsigmoid, Hardswish):
     MODELS.register_module(module=_cls)
 
 # mmcv's short names.
 CONV_TYPES = ('Conv2d', 'Conv')
 NORM_TYPES = ('BN', 'BN1d', 'BN2d', 'SyncBN', 'GN', 'LN')
-ACTIVATION_TYPES = ('ReLU', 'Tanh', 'Sigmoid', 'GELU')
+ACTIVATION_TYPES = ('ReLU', 'Tanh', 'Sigmoid', 'GELU', 'SiLU', 'ReLU6', 'LeakyReLU')
 MODELS.register_module('Conv', module=Conv2d)
 MODELS.register_module('BN', module=BatchNorm2d)
 MODELS.register_module('BN1d', module=BatchNorm1d)

@@ -14,3 +14,4 @@ OPTIMIZERS = Registry('optimizer', locations=['minicls.optim', 'minicls.engine']
 PARAM_SCHEDULERS = Registry('parameter scheduler', locations=['minicls.optim', 'minicls.engine'])
 HOOKS = Registry('hook', locations=['minicls.engine'])
 METRICS = Registry('metric', locations=['minicls.evaluation'])
+BATCH_AUGMENTS = Registry('batch augment', locations=['minicls.models.utils.batch_augments'])

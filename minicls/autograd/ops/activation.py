@@ -26,7 +26,9 @@ class ReLU(Function):
 class Sigmoid(Function):
     """y = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2, which never overflows.
     dy/dx = y (1 - y)."""
-    cases = [OpCase(lambda lib, x: lib.sigmoid(x), [(4, 5)], domain=(-6, 6))]
+    cases = [OpCase(lambda lib, x: lib.sigmoid(x), [(4, 5)], domain=(-6, 6)),
+             OpCase(lambda lib, x: lib.nn.functional.silu(x), [(4, 5)], domain=(-6, 6),
+                    name='silu')]
 
     @staticmethod
     def forward(ctx, x):

@@ -42,7 +42,8 @@ class Mul(Function):
     """z = x * y.   dz/dx = y, dz/dy = x."""
     cases = [OpCase(lambda lib, x, y: x * y, [(2, 3), (3,)]),
              OpCase(lambda lib, x: x * x, [(4,)], name='reused-input'),
-             OpCase(lambda lib, x: 3.0 * x, [(1,)], name='scalar-left-batch1')]
+             OpCase(lambda lib, x: 3.0 * x, [(1,)], name='scalar-left-batch1'),
+             OpCase(lambda lib, x: lib.square(x), [(3,)], name='square')]
 
     @staticmethod
     def forward(ctx, x, y):
@@ -60,7 +61,11 @@ class Mul(Function):
 class Div(Function):
     """z = x / y.   dz/dx = 1 / y, dz/dy = -x / y^2 = -z / y."""
     cases = [OpCase(lambda lib, x, y: x / y, [(2, 3), (2, 3)], domain=[(-2, 2), (0.5, 2)]),
-             OpCase(lambda lib, x: 2.0 / x, [(4,)], domain=(0.5, 2), name='scalar-left')]
+             OpCase(lambda lib, x: 2.0 / x, [(4,)], domain=(0.5, 2), name='scalar-left'),
+             OpCase(lambda lib, x: lib.nn.functional.normalize(x, dim=1), [(3, 4)],
+                    name='normalize'),
+             OpCase(lambda lib, x: lib.nn.functional.normalize(x, p=1.0, dim=-1), [(2, 3, 4)],
+                    name='normalize-p1')]
 
     @staticmethod
     def forward(ctx, x, y):
@@ -94,7 +99,8 @@ class Pow(Function):
              OpCase(lambda lib, x: x ** 0.5, [(5,)], domain=(0.5, 2), name='sqrt'),
              OpCase(lambda lib, x, y: x ** y, [(2, 3), (3,)], domain=[(0.5, 2), (-1, 1)],
                     name='tensor-exponent'),
-             OpCase(lambda lib, x: 2.0 ** x, [(4,)], name='scalar-base')]
+             OpCase(lambda lib, x: 2.0 ** x, [(4,)], name='scalar-base'),
+             OpCase(lambda lib, x: x.norm(p=3, dim=0), [(3, 4)], domain=(0.5, 2), name='norm-p3')]
 
     @staticmethod
     def forward(ctx, x, y):
@@ -123,7 +129,8 @@ class MatMul(Function):
     cases = [OpCase(lambda lib, x, y: x @ y, [(3, 4), (4, 5)]),
              OpCase(lambda lib, x, y: x @ y, [(2, 3, 4), (4, 2)], name='batched-broadcast'),
              OpCase(lambda lib, x, y: lib.matmul(x, y), [(4,), (4, 3)], name='vector-matrix'),
-             OpCase(lambda lib, x, y: x @ y, [(3, 4), (4,)], name='matrix-vector')]
+             OpCase(lambda lib, x, y: x @ y, [(3, 4), (4,)], name='matrix-vector'),
+             OpCase(lambda lib, x, y: lib.bmm(x, y), [(2, 3, 4), (2, 4, 2)], name='bmm')]
 
     @staticmethod
     def forward(ctx, x, y):

@@ -29,7 +29,8 @@ class Permute(Function):
     """y = x with its axes reordered by ``dims``.   dx = dy with the inverse order."""
     cases = [OpCase(lambda lib, x: x.permute(2, 0, 1), [(2, 3, 4)]),
              OpCase(lambda lib, x: x.transpose(0, 1), [(3, 5)], name='transpose'),
-             OpCase(lambda lib, x: x.T, [(3, 5)], name='T')]
+             OpCase(lambda lib, x: x.T, [(3, 5)], name='T'),
+             OpCase(lambda lib, x: x.t(), [(3, 5)], name='t')]
 
     @staticmethod
     def forward(ctx, x, dims):
@@ -47,7 +48,8 @@ class Permute(Function):
 class Expand(Function):
     """y = x broadcast to ``shape`` (a view).   dx = dy summed over the broadcast axes,
     which the engine does for every op, so backward just hands dy back."""
-    cases = [OpCase(lambda lib, x: x.expand(2, 3, 4), [(3, 1)])]
+    cases = [OpCase(lambda lib, x: x.expand(2, 3, 4), [(3, 1)]),
+             OpCase(lambda lib, x: x.repeat(2, 1, 3), [(3, 2)], name='repeat')]
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -68,7 +70,13 @@ class GetItem(Function):
              OpCase(lambda lib, x: x[:, 1], [(3, 5)], name='int'),
              OpCase(lambda lib, x: x[lib.tensor([0, 2, 0])], [(3, 4)], name='repeated-ints'),
              OpCase(lambda lib, x: x[x > 0], [(4, 3)], name='bool-mask'),
-             OpCase(lambda lib, x: x[..., None, -1], [(2, 3)], name='ellipsis-none')]
+             OpCase(lambda lib, x: x[..., None, -1], [(2, 3)], name='ellipsis-none'),
+             OpCase(lambda lib, x: x.chunk(2, 1)[1], [(3, 5)], name='chunk'),
+             OpCase(lambda lib, x: lib.split(x, [1, 2], 0)[1], [(3, 2)], name='split'),
+             OpCase(lambda lib, x: x.unbind(1)[2], [(2, 3)], name='unbind'),
+             OpCase(lambda lib, x: list(x)[1], [(2, 3)], name='iter'),
+             OpCase(lambda lib, x: x.index_select(1, lib.tensor([3, 0, 3])), [(2, 4)],
+                    name='index_select')]
 
     @staticmethod
     def forward(ctx, x, index):
@@ -90,7 +98,9 @@ class GetItem(Function):
 class Gather(Function):
     """y[..., i, ...] = x[..., index[..., i, ...], ...] along ``dim`` (``torch.gather``).
     dx: dy added back at the gathered positions."""
-    cases = [OpCase(lambda lib, x: x.gather(1, lib.tensor([[0, 2], [1, 1], [3, 0]])), [(3, 4)])]
+    cases = [OpCase(lambda lib, x: x.gather(1, lib.tensor([[0, 2], [1, 1], [3, 0]])), [(3, 4)]),
+             OpCase(lambda lib, x: x.sort(1, descending=True)[0], [(3, 4)], name='sort'),
+             OpCase(lambda lib, x: lib.sort(x, 0)[0], [(3, 2)], name='sort-dim0')]
 
     @staticmethod
     def forward(ctx, x, dim, index):
@@ -111,7 +121,10 @@ class Gather(Function):
 class Cat(Function):
     """y = the inputs joined along ``dim``.   dx_k = the slice of dy that came from x_k."""
     cases = [OpCase(lambda lib, x, y: lib.cat([x, y], dim=1), [(2, 3), (2, 1)]),
-             OpCase(lambda lib, x, y: lib.stack([x, y]), [(2, 3), (2, 3)], name='stack')]
+             OpCase(lambda lib, x, y: lib.stack([x, y]), [(2, 3), (2, 3)], name='stack'),
+             OpCase(lambda lib, x: x.roll(2, 1), [(2, 5)], name='roll'),
+             OpCase(lambda lib, x: lib.roll(x, (1, -1), (0, 1)), [(3, 4)], name='roll-two-dims'),
+             OpCase(lambda lib, x: x.roll(1), [(2, 3)], name='roll-flat')]
 
     @staticmethod
     def forward(ctx, *xs, dim=0):
@@ -127,7 +140,13 @@ class Cat(Function):
 
 class Where(Function):
     """y = x where cond else z.   dx = dy where cond, dz = dy elsewhere."""
-    cases = [OpCase(lambda lib, x, z: lib.where(x > 0, x, z), [(3, 4), (4,)])]
+    cases = [OpCase(lambda lib, x, z: lib.where(x > 0, x, z), [(3, 4), (4,)]),
+             OpCase(lambda lib, x: x.masked_fill(x > 0.5, -1.0), [(3, 4)], name='masked_fill'),
+             OpCase(lambda lib, x, v: x.masked_fill(x > 0.5, v), [(3, 4), ()],
+                    name='masked_fill-tensor-value'),
+             OpCase(lambda lib, x, z: x.where(x > 0, z), [(3, 4), (3, 4)], name='method'),
+             OpCase(lambda lib, x: lib.nn.functional.leaky_relu(x, 0.2), [(3, 4)],
+                    name='leaky_relu')]
 
     @staticmethod
     def forward(ctx, cond, x, z):

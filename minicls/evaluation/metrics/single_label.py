@@ -5,21 +5,30 @@ the k classes with the largest scores (and, with a threshold ``thr``, its score 
 greater than ``thr``). ``accuracy = 100 * hits / N``. Results are named ``accuracy/top1``,
 ``accuracy/top5``...
 """
+from collections.abc import Sequence
+
 import numpy as np
 
 import minicls
-from minicls.backend import to_numpy
+from minicls.backend import get_array_module, to_numpy
 from minicls.registry import METRICS
 
 __all__ = ['Accuracy']
 
 
 def _to_numpy(x):
+    """A Tensor, an array (NumPy or CuPy) or a sequence (of numbers or Tensors) as a NumPy
+    array; anything else is a TypeError, as mmpretrain's ``to_tensor``."""
     if isinstance(x, minicls.Tensor):
         return x.numpy()
-    if isinstance(x, (list, tuple)) and x and isinstance(x[0], minicls.Tensor):
+    if isinstance(x, get_array_module(x).ndarray):
+        return to_numpy(x)
+    if not isinstance(x, Sequence) or isinstance(x, str):
+        raise TypeError(f'{type(x)} is not an available argument: give a Tensor, a '
+                        'numpy.ndarray or a sequence (list/tuple) of labels or scores')
+    if x and isinstance(x[0], minicls.Tensor):
         return np.stack([t.numpy() for t in x])
-    return to_numpy(np.asarray(x) if isinstance(x, (list, tuple)) else x)
+    return np.asarray(x)
 
 
 @METRICS.register_module()
@@ -62,7 +71,11 @@ class Accuracy:
         metrics = {}
         if 'pred_score' in results[0]:
             pred = np.stack([r['pred_score'] for r in results])
-            acc = self.calculate(pred, target, self.topk, self.thrs)
+            try:
+                acc = self.calculate(pred, target, self.topk, self.thrs)
+            except ValueError as e:  # an invalid top-k: it comes from the config
+                raise ValueError(str(e) + ' Please check the `val_evaluator` and '
+                                 '`test_evaluator` fields in your config file.') from e
             multi_thrs = len(self.thrs) > 1
             for i, k in enumerate(self.topk):
                 for j, thr in enumerate(self.thrs):

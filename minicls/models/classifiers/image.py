@@ -93,6 +93,14 @@ class ImageClassifier(BaseModule):
             "No head or the head doesn't implement `pre_logits` method."
         return self.head.pre_logits(x)
 
+    def extract_feats(self, multi_inputs, **kwargs):
+        """``[extract_feat(inputs, **kwargs) for inputs in multi_inputs]``: the features of
+        each batch in a list or tuple of batches (test-time augmentation uses it)."""
+        assert isinstance(multi_inputs, (list, tuple)), \
+            '`extract_feats` is used for a sequence of inputs tensor. If you want to extract ' \
+            'on single inputs tensor, use `extract_feat`.'
+        return [self.extract_feat(inputs, **kwargs) for inputs in multi_inputs]
+
     def forward(self, inputs, targets=None, mode='tensor'):
         if mode == 'tensor':
             feats = self.extract_feat(inputs)

@@ -14,6 +14,7 @@ by N (or ``avg_factor``), not by the sum of the selected class weights as ``torc
 """
 from minicls import nn
 from minicls.nn import functional as F
+from minicls.nn.functional.loss import check_float_input
 from minicls.registry import MODELS
 
 from .utils import weight_reduce_loss
@@ -33,6 +34,7 @@ def cross_entropy(pred, label, weight=None, reduction='mean', avg_factor=None,
 def soft_cross_entropy(pred, label, weight=None, reduction='mean', class_weight=None,
                        avg_factor=None):
     """CE against a target distribution ``label`` (N, C) (one-hot, mixup, label smoothing)."""
+    check_float_input(pred, 'soft_cross_entropy')
     loss = -label * F.log_softmax(pred, dim=-1)
     if class_weight is not None:
         loss = loss * class_weight

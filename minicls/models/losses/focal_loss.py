@@ -8,6 +8,7 @@ With ``s = sigmoid(x)`` and binary targets ``t`` (N, C):
 """
 from minicls import nn
 from minicls.nn import functional as F
+from minicls.nn.functional.loss import check_float_input
 from minicls.registry import MODELS
 
 from .utils import convert_to_one_hot, weight_reduce_loss
@@ -18,6 +19,7 @@ __all__ = ['sigmoid_focal_loss', 'FocalLoss']
 def sigmoid_focal_loss(pred, target, weight=None, gamma=2.0, alpha=0.25, reduction='mean',
                        avg_factor=None):
     assert pred.shape == target.shape, 'pred and target should be in the same shape.'
+    check_float_input(pred, 'sigmoid_focal_loss')
     pred_sigmoid = pred.sigmoid()
     target = target.to(pred.dtype)
     pt = (1 - pred_sigmoid) * target + pred_sigmoid * (1 - target)

@@ -16,11 +16,9 @@ import numpy as np
 
 import minicls
 from minicls.backend import to_device
-from minicls.registry import Registry
+from minicls.registry import BATCH_AUGMENTS
 
 __all__ = ['BATCH_AUGMENTS', 'Mixup', 'CutMix', 'RandomBatchAugment']
-
-BATCH_AUGMENTS = Registry('batch augment')
 
 
 def _rng():

@@ -30,6 +30,15 @@ def _reduce(loss, reduction):
     return loss.sum() if reduction == 'sum' else loss
 
 
+def check_float_input(input, op):  # noqa: A002
+    """Losses take floating point scores (logits or log-probabilities): refuse integer or
+    bool ones, which PyTorch refuses too (softmax of integers is not defined there)."""
+    if not input.is_floating_point():
+        raise TypeError(f'{op}: expected floating point scores (logits), got {input.dtype} '
+                        f'of shape {tuple(input.shape)}; convert them with .float() (scores '
+                        'are what the model outputs, not class indices)')
+
+
 # -- nll_loss / cross_entropy ---------------------------------------------------------------------
 def _check_class_targets(input, target, weight, ignore_index, op):  # noqa: A002
     """Validate (N, C, d...) input against (N, d...) integer targets; return the valid mask."""
@@ -62,6 +71,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction='mean'):  
     and class indices ``target`` (N,) or (N, d1...); targets equal to ``ignore_index`` count 0
     and are left out of the weighted mean."""
     _check_reduction(reduction, 'nll_loss')
+    check_float_input(input, 'nll_loss')
     if input.ndim == 1:  # one sample (C,) with a scalar target
         loss = nll_loss(input.unsqueeze(0), target.reshape(1), weight, ignore_index, reduction)
         return loss.squeeze(0) if reduction == 'none' else loss
@@ -92,6 +102,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction='mean
     term reduced like the first); for probabilities, target = target (1 - eps) + eps / C.
     """
     _check_reduction(reduction, 'cross_entropy')
+    check_float_input(input, 'cross_entropy')
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f'cross_entropy: label_smoothing must be in [0, 1], got '
                          f'{label_smoothing}')
@@ -181,6 +192,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction='mean
     ``weight`` rescales each element's loss (broadcast); ``pos_weight`` (broadcast along the
     last axis, one per class) weighs the positive term."""
     _check_reduction(reduction, 'binary_cross_entropy_with_logits')
+    check_float_input(input, 'binary_cross_entropy_with_logits')
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f'binary_cross_entropy_with_logits: Target size '
                          f'({tuple(target.shape)}) must be the same as input size '

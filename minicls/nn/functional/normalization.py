@@ -318,3 +318,9 @@ def _affine(input, weight, bias, shape):  # noqa: A002
         bias = Tensor(xp.zeros(shape, dtype=input.dtype))
     return weight, bias
 
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12):  # noqa: A002
+    """``input / max(norm_p(input along dim), eps)``: unit p-norm vectors along ``dim``."""
+    from ...functional_extra import norm
+    return input / norm(input, p, dim=dim, keepdim=True).clamp(min=eps)

@@ -152,6 +152,8 @@ class AdaptiveAvgPool(Function):
                [(1, 2, 3, 5)], name='2d-none'),
         OpCase(lambda lib, x: lib.nn.functional.adaptive_avg_pool1d(x, 3), [(2, 3, 7)],
                name='1d-not-dividing'),
+        OpCase(lambda lib, x: lib.nn.functional.adaptive_avg_pool3d(x, (1, 2, 3)),
+               [(2, 2, 3, 4, 5)], name='3d'),
     ]
 
     @staticmethod
@@ -286,6 +288,17 @@ def adaptive_avg_pool1d(input, output_size):
                            f'{tuple(input.shape)}')
     size = output_size[0] if isinstance(output_size, (tuple, list)) else output_size
     return _adaptive('adaptive_avg_pool1d', input, (int(size),))
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """Average ``input`` (N, C, D, H, W) or (C, D, H, W) into ``output_size`` (int or triple;
+    None keeps that axis) bins per axis, as adaptive_avg_pool2d."""
+    if input.ndim not in (4, 5):
+        raise RuntimeError(f'adaptive_avg_pool3d: expected a 4D or 5D input, got shape '
+                           f'{tuple(input.shape)}')
+    size = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 3
+    size = tuple(s if o is None else int(o) for s, o in zip(input.shape[-3:], size))
+    return _adaptive('adaptive_avg_pool3d', input, size)
 
 
 def _adaptive(name, x, out_size):

@@ -48,6 +48,60 @@ class GELU(Module):
         return f'approximate={self.approximate!r}'
 
 
+class _NoParameters(Module):
+    """An activation without parameters; ``inplace`` is accepted and ignored, as in ReLU."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def extra_repr(self):
+        return 'inplace=True' if self.inplace else ''
+
+
+class SiLU(_NoParameters):
+    """``x * sigmoid(x)``."""
+
+    def forward(self, input):  # noqa: A002
+        return F.silu(input)
+
+
+class ReLU6(_NoParameters):
+    """``min(max(x, 0), 6)``."""
+
+    def forward(self, input):  # noqa: A002
+        return F.relu6(input)
+
+
+class Hardsigmoid(_NoParameters):
+    """``relu6(x + 3) / 6``."""
+
+    def forward(self, input):  # noqa: A002
+        return F.hardsigmoid(input)
+
+
+class Hardswish(_NoParameters):
+    """``x * hardsigmoid(x)``."""
+
+    def forward(self, input):  # noqa: A002
+        return F.hardswish(input)
+
+
+class LeakyReLU(Module):
+    """``x`` where x > 0, else ``negative_slope * x``."""
+
+    def __init__(self, negative_slope=0.01, inplace=False):
+        super().__init__()
+        self.negative_slope = negative_slope
+        self.inplace = inplace
+
+    def forward(self, input):  # noqa: A002
+        return F.leaky_relu(input, self.negative_slope)
+
+    def extra_repr(self):
+        return f'negative_slope={self.negative_slope}' + (', inplace=True' if self.inplace else '')
+
+
 def _implicit_dim(dim, ndim, name):
     """PyTorch's legacy choice when ``dim`` is None: 0 for 0-, 1- and 3-D inputs, else 1."""
     if dim is not None:

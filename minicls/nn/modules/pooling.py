@@ -80,3 +80,17 @@ class AdaptiveAvgPool1d(Module):
 
     def extra_repr(self):
         return f'output_size={self.output_size}'
+
+
+class AdaptiveAvgPool3d(Module):
+    """Average ``(N, C, D, H, W)`` to ``(N, C, *output_size)`` (an int means a cube)."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input):  # noqa: A002
+        return F.adaptive_avg_pool3d(input, self.output_size)
+
+    def extra_repr(self):
+        return f'output_size={self.output_size}'
