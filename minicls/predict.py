@@ -1,4 +1,6 @@
-"""``python -m minicls.predict IMAGE --config CONFIG --checkpoint CKPT``: the top-5 classes.
+"""``python -m minicls.predict IMAGE --checkpoint CKPT [--config CONFIG]``: the top-5 classes.
+
+Without ``--config`` the config saved in the checkpoint is used.
 
     $ python -m minicls.predict bird.jpg --config minicls/configs/cpu/resnet_small_cpu_cifar10.py \\
           --checkpoint work_dirs/resnet_small_cpu_cifar10/epoch_18.npz
@@ -7,23 +9,32 @@
       2. airplane    0.0301
       ...
 """
-import argparse
 import sys
 
 import numpy as np
 
+from minicls.cli import command_line, load_config, make_parser
 
+EXAMPLES = """examples:
+  python -m minicls.predict digit.png --checkpoint work_dirs/mnist_quickstart/epoch_12.npz
+  python -m minicls.predict a.jpg b.jpg --checkpoint epoch_18.npz --config my_config.py --topk 3
+"""
+
+
+@command_line
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m minicls.predict',
-                                     description='Classify images with a trained model.')
+    parser = make_parser('python -m minicls.predict', 'Classify images with a trained model.',
+                         EXAMPLES)
     parser.add_argument('images', nargs='+', help='image files')
-    parser.add_argument('--config', required=True, help='config file or shipped config name')
+    parser.add_argument('--config', help='config file or shipped config name (default: the '
+                                         'config saved in the checkpoint)')
     parser.add_argument('--checkpoint', required=True, help='checkpoint (.npz) or .pth weights')
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument('--topk', type=int, default=5)
+    parser.add_argument('--device', default='cpu', help="'cpu' (default) or 'cuda'")
+    parser.add_argument('--topk', type=int, default=5, help='how many classes to show')
     args = parser.parse_args(argv)
     from minicls.apis import get_model, inference_model
-    model = get_model(args.config, checkpoint=args.checkpoint, device=args.device)
+    model = get_model(load_config(args.config, args.checkpoint), checkpoint=args.checkpoint,
+                      device=args.device)
     classes = (model.dataset_meta or {}).get('classes')
     for image in args.images:
         result = inference_model(model, image)

@@ -220,14 +220,12 @@ def build_dataloader(cfg, seed=None):
     ``persistent_workers`` are accepted and ignored; unknown keys are an error. The sampler's
     ``seed`` (if any) wins over ``seed``.
     """
+    from minicls.config.errors import check_keys
     from minicls.registry import DATASETS
 
     if not isinstance(cfg, dict):
         raise TypeError(f'a dataloader config must be a dict, got {type(cfg).__name__}')
-    unknown = set(cfg) - _LOADER_KEYS
-    if unknown:
-        raise KeyError(f'unknown dataloader config keys {sorted(unknown)}; allowed: '
-                       f'{sorted(_LOADER_KEYS)}')
+    check_keys(cfg, _LOADER_KEYS, 'the dataloader config')
     if 'dataset' not in cfg:
         raise KeyError('the dataloader config needs a "dataset" entry')
     dataset = cfg['dataset']
@@ -240,13 +238,13 @@ def build_dataloader(cfg, seed=None):
         kind = sampler.pop('type', 'DefaultSampler')
         if kind not in _SAMPLERS:
             raise KeyError(f'unknown sampler {kind!r}; supported: {list(_SAMPLERS)}')
+        check_keys(sampler, ('seed', 'round_up') + (('shuffle', ) if kind == 'DefaultSampler'
+                                                    else ()), f'the {kind}')
         shuffle = {'DefaultSampler': sampler.pop('shuffle', True), 'SequentialSampler': False,
                    'RandomSampler': True}[kind]
         seed = sampler.pop('seed', None) if sampler.get('seed') is not None else seed
         sampler.pop('seed', None)
         sampler.pop('round_up', None)  # only matters for multi-GPU sharding
-        if sampler:
-            raise KeyError(f'unknown {kind} options {sorted(sampler)}')
     return DataLoader(
         dataset, batch_size=cfg.get('batch_size', 1), shuffle=shuffle,
         drop_last=cfg.get('drop_last', False), num_workers=cfg.get('num_workers', 0),

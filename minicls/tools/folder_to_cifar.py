@@ -8,6 +8,7 @@ extracted) and writes ``DST/cifar-10-batches-py/`` (``data_batch_1..5``, ``test_
 later epoch cheaper: the batches are loaded straight into memory.
 """
 import argparse
+import sys
 import os
 import os.path as osp
 import pickle
@@ -17,6 +18,7 @@ from tqdm import tqdm
 
 from minicls.datasets import CustomDataset
 from minicls.datasets.transforms.loading import read_image
+from minicls.cli import command_line
 
 
 def read_split(folder):
@@ -60,6 +62,7 @@ def convert(src, dst, seed=0):
     return out
 
 
+@command_line
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
     parser.add_argument('src', help='folder with train/<class>/ and test/<class>/')
@@ -69,4 +72,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -28,7 +28,7 @@ class LoggerHook(Hook):
 
     priority = 'BELOW_NORMAL'
 
-    def __init__(self, interval=10, ignore_last=True, **kwargs):
+    def __init__(self, interval=10, ignore_last=True):
         self.interval = int(interval)
         self.ignore_last = ignore_last
 
@@ -99,7 +99,7 @@ class ProgressBarHook(Hook):
 
     priority = 'LOWEST'
 
-    def __init__(self, disable=None, **kwargs):
+    def __init__(self, disable=None):
         self.disable = disable
         self._bar = None
 

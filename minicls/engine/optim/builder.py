@@ -14,6 +14,7 @@ with ``lr = base_lr * lr_mult`` and ``weight_decay = base_wd * decay_mult``.
 import math
 
 from minicls.backend import get_array_module
+from minicls.config.errors import check_keys
 from minicls.registry import OPTIMIZERS
 
 PARAMWISE_KEYS = ('bias_lr_mult', 'bias_decay_mult', 'norm_decay_mult', 'flat_decay_mult',
@@ -93,9 +94,7 @@ def _is_norm(module):
 
 def _paramwise_groups(model, base, paramwise_cfg):
     """One param group per parameter, with the multipliers of ``paramwise_cfg`` applied."""
-    unknown = set(paramwise_cfg) - set(PARAMWISE_KEYS)
-    if unknown:
-        raise KeyError(f'unknown paramwise_cfg keys {sorted(unknown)}; known: {PARAMWISE_KEYS}')
+    check_keys(paramwise_cfg, PARAMWISE_KEYS, 'optim_wrapper.paramwise_cfg')
     custom = paramwise_cfg.get('custom_keys', {})
     base_lr, base_wd = base.get('lr'), base.get('weight_decay', 0)
     groups, seen = [], set()
@@ -137,6 +136,8 @@ def build_optim_wrapper(model, cfg):
             clip_grad=None, type='OptimWrapper')``.
     """
     cfg = dict(cfg)
+    check_keys(cfg, ('type', 'optimizer', 'paramwise_cfg', 'clip_grad', 'accumulative_counts',
+                     'loss_scale'), 'optim_wrapper')
     kind = cfg.pop('type', 'OptimWrapper')
     if kind not in ('OptimWrapper', 'AmpOptimWrapper'):
         raise KeyError(f'unknown optim_wrapper type {kind!r}; minicls has OptimWrapper')
@@ -150,8 +151,6 @@ def build_optim_wrapper(model, cfg):
     if cfg.pop('accumulative_counts', 1) != 1:
         raise ValueError('minicls does not accumulate gradients over iterations; '
                          'remove accumulative_counts (or set it to 1)')
-    if cfg:
-        raise KeyError(f'unknown optim_wrapper keys {sorted(cfg)}')
     if paramwise_cfg:
         params = _paramwise_groups(model, opt_cfg, dict(paramwise_cfg))
     else:
