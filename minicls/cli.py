@@ -27,6 +27,12 @@ def user_errors():
     return (ConfigError, CheckpointError, RegistryKeyError, OSError, SyntaxError)
 
 
+def _message(err):
+    if isinstance(err, SyntaxError):  # its str() names the file without its folder
+        return f'{err.filename}, line {err.lineno}: {err.msg}'
+    return str(err)
+
+
 def _debug(argv):
     return '--debug' in argv or os.environ.get('MINICLS_DEBUG', '') not in ('', '0')
 
@@ -45,7 +51,7 @@ def command_line(main):
         except user_errors() as err:
             if debug:
                 raise
-            print(f'error: {err}', file=sys.stderr)
+            print(f'error: {_message(err)}', file=sys.stderr)
             return 2
     return wrapper
 

@@ -73,6 +73,8 @@ def main(argv=None):
         if args.config.endswith(('.py', '.json')):
             parser.error(f'which checkpoint should {args.config} test? Give it after the config')
         args.config, args.checkpoint = None, args.config
+    if not osp.isfile(args.checkpoint):  # before a work dir is made for the test log
+        raise FileNotFoundError(f'checkpoint not found: {osp.abspath(args.checkpoint)}')
     keep_freed_memory()   # no page faults for every step's arrays (minicls/memory.py)
 
     cfg = load_config(args.config, args.checkpoint)

@@ -28,7 +28,7 @@ import numpy as np
 import minicls
 from minicls.backend import parse_device
 from minicls.config import Config
-from minicls.config.errors import ConfigError, ConfigTypeError, check_keys
+from minicls.config.errors import ConfigError
 from minicls.registry import HOOKS, METRICS, MODELS
 
 from .hooks.hook import get_priority
@@ -36,6 +36,7 @@ from .logger import LogBuffer, ScalarWriter, get_logger
 from .optim import build_optim_wrapper
 from .runner_checkpoint import CheckpointMixin
 from .schedulers import build_param_schedulers
+from .sections import check_sections
 
 __all__ = ['Runner']
 
@@ -47,35 +48,10 @@ DEFAULT_HOOKS = dict(
     checkpoint=dict(type='CheckpointHook', interval=1),
     progress_bar=dict(type='ProgressBarHook'),
 )
-# The keys of the plain config sections (as mmengine's); others are refused, so that a typo
-# such as train_cfg.max_epoch=1 is not silently ignored.
-SECTION_KEYS = dict(
-    train_cfg=('type', 'by_epoch', 'max_epochs', 'val_interval', 'val_begin'),
-    val_cfg=('type', ),
-    test_cfg=('type', ),
-    auto_scale_lr=('enable', 'base_batch_size'),
-    randomness=('seed', 'deterministic', 'diff_rank_seed'),
-)
-LOOP_TYPES = dict(train_cfg='EpochBasedTrainLoop', val_cfg='ValLoop', test_cfg='TestLoop')
 
 
 def _to_dict(value):
     return value.to_dict() if hasattr(value, 'to_dict') else copy.deepcopy(value)
-
-
-def _check_sections(cfg):
-    """Refuse unknown keys in ``train_cfg``, ``val_cfg``, ... (see ``SECTION_KEYS``)."""
-    for section, keys in SECTION_KEYS.items():
-        value = cfg.get(section)
-        if value is None:
-            continue
-        if not isinstance(value, dict):
-            raise ConfigTypeError(f'{section} must be a dict, e.g. {section}=dict(), but got '
-                                  f'{value!r}')
-        check_keys(value, keys, section)
-        if value.get('type', LOOP_TYPES.get(section)) != LOOP_TYPES.get(section):
-            raise ConfigError(f'{section}: minicls has the {LOOP_TYPES[section]} only, '
-                              f'not {value["type"]!r}; remove the type')
 
 
 class _Evaluator:
@@ -109,7 +85,7 @@ class Runner(CheckpointMixin):
 
     def __init__(self, cfg):
         cfg = copy.deepcopy(cfg) if isinstance(cfg, Config) else Config(copy.deepcopy(dict(cfg)))
-        _check_sections(cfg)
+        check_sections(cfg)
         self.cfg = cfg
         stem = osp.splitext(osp.basename(cfg.filename))[0] if cfg.filename else 'default'
         self.experiment_stem = stem
@@ -208,10 +184,7 @@ class Runner(CheckpointMixin):
                 raise KeyError(f'the config has no {key}')
             if isinstance(cfg, dict):
                 from minicls.datasets import build_dataloader
-                try:
-                    cfg = build_dataloader(_to_dict(cfg), seed=self.seed)
-                except ConfigError as err:
-                    raise type(err)(f'{key}: {err}') from None
+                cfg = build_dataloader(_to_dict(cfg), seed=self.seed)
             self._loaders[key] = cfg
             if self.dataset_meta is None:
                 self.dataset_meta = getattr(cfg.dataset, 'metainfo', None)
