@@ -24,6 +24,8 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 
+from minicls.config.errors import ConfigKeyError, check_keys
+
 from .transforms import seed_transforms
 
 __all__ = ['DataLoader', 'default_collate', 'build_dataloader']
@@ -205,9 +207,9 @@ def _build_collate(collate_fn):
         return collate_fn
     name = collate_fn.get('type') if isinstance(collate_fn, dict) else collate_fn
     if isinstance(collate_fn, dict) and set(collate_fn) - {'type'}:
-        raise KeyError(f'collate_fn takes no options, got {collate_fn}')
+        raise ConfigKeyError(f'collate_fn takes no options, got {collate_fn}')
     if name not in _COLLATE_FNS:
-        raise KeyError(f'unknown collate_fn {name!r}; known: {sorted(_COLLATE_FNS)}')
+        raise ConfigKeyError(f'unknown collate_fn {name!r}; known: {sorted(_COLLATE_FNS)}')
     return _COLLATE_FNS[name]
 
 
@@ -220,14 +222,13 @@ def build_dataloader(cfg, seed=None):
     ``persistent_workers`` are accepted and ignored; unknown keys are an error. The sampler's
     ``seed`` (if any) wins over ``seed``.
     """
-    from minicls.config.errors import check_keys
     from minicls.registry import DATASETS
 
     if not isinstance(cfg, dict):
         raise TypeError(f'a dataloader config must be a dict, got {type(cfg).__name__}')
     check_keys(cfg, _LOADER_KEYS, 'the dataloader config')
     if 'dataset' not in cfg:
-        raise KeyError('the dataloader config needs a "dataset" entry')
+        raise ConfigKeyError('the dataloader config needs a "dataset" entry')
     dataset = cfg['dataset']
     if isinstance(dataset, dict):
         dataset = DATASETS.build(dataset)
@@ -237,7 +238,7 @@ def build_dataloader(cfg, seed=None):
         sampler = dict(sampler)
         kind = sampler.pop('type', 'DefaultSampler')
         if kind not in _SAMPLERS:
-            raise KeyError(f'unknown sampler {kind!r}; supported: {list(_SAMPLERS)}')
+            raise ConfigKeyError(f'unknown sampler {kind!r}; supported: {list(_SAMPLERS)}')
         check_keys(sampler, ('seed', 'round_up') + (('shuffle', ) if kind == 'DefaultSampler'
                                                     else ()), f'the {kind}')
         shuffle = {'DefaultSampler': sampler.pop('shuffle', True), 'SequentialSampler': False,

@@ -28,7 +28,7 @@ import numpy as np
 import minicls
 from minicls.backend import parse_device
 from minicls.config import Config
-from minicls.config.errors import ConfigError
+from minicls.config.errors import ConfigError, ConfigKeyError
 from minicls.registry import HOOKS, METRICS, MODELS
 
 from .hooks.hook import get_priority
@@ -181,7 +181,7 @@ class Runner(CheckpointMixin):
         if key not in self._loaders:
             cfg = self.cfg.get(key)
             if cfg is None:
-                raise KeyError(f'the config has no {key}')
+                raise ConfigKeyError(f'the config has no {key}')
             if isinstance(cfg, dict):
                 from minicls.datasets import build_dataloader
                 cfg = build_dataloader(_to_dict(cfg), seed=self.seed)
@@ -274,7 +274,7 @@ class Runner(CheckpointMixin):
     def _optim_cfg(self, loader):
         cfg = _to_dict(self.cfg.get('optim_wrapper'))
         if cfg is None:
-            raise KeyError('the config has no optim_wrapper, e.g. optim_wrapper=dict('
+            raise ConfigKeyError('the config has no optim_wrapper, e.g. optim_wrapper=dict('
                            "optimizer=dict(type='SGD', lr=0.1, momentum=0.9))")
         scale = _to_dict(self.cfg.get('auto_scale_lr')) or {}
         if scale.get('enable') and scale.get('base_batch_size'):

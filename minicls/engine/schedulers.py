@@ -368,10 +368,16 @@ def build_param_schedulers(cfgs, optimizer, epoch_length=None, max_epochs=None, 
         if 'end' not in cfg and total is not None:
             if begin >= total:
                 logging.getLogger('minicls').warning(
-                    f'param_scheduler {kind} begins at {begin} {unit}, but training ends after '
-                    f'{total} {unit} (train_cfg.max_epochs): it is skipped')
+                    f'param_scheduler {kind} begins at {unit[:-1]} {begin}, but training ends '
+                    f'after {unit[:-1]} {total} (train_cfg.max_epochs={max_epochs}): it is '
+                    'skipped')
                 continue
             cfg['end'] = total
+        if cfg.get('total_steps') is not None and total is not None \
+                and cfg['total_steps'] < total:  # OneCycleLR would fail when it runs out
+            raise ConfigError(f'param_scheduler {kind}: total_steps={cfg["total_steps"]} '
+                              f'{unit}, but training lasts {total} {unit} '
+                              f'(train_cfg.max_epochs): set total_steps={total} or more')
         if cfg.get('end', INF) <= begin:
             raise ConfigError(f'param_scheduler {kind}: end must be larger than begin, got '
                               f'begin={begin}, end={cfg["end"]} ({unit})')
