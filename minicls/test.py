@@ -1,9 +1,10 @@
 """``python -m minicls.test [CONFIG] CHECKPOINT [--out FILE] [--tta]``: evaluate a trained model.
 
 Without CONFIG the config saved in the checkpoint is used (``meta['cfg']``: the config of the
-training run, with its ``--cfg-options``). Prints the metrics (``Epoch(test) [len/len]  accuracy/top1: ...``). With ``--out preds.json``
-also writes one record per image (index, path, true label, predicted label and scores),
-which ``python -m minicls.tools.confusion_matrix preds.json`` turns into a picture.
+training run, with its ``--cfg-options``). Prints the metrics (``Epoch(test) [len/len]
+accuracy/top1: ...``). With ``--out preds.json`` also writes one record per image (index,
+path, true label, predicted label and scores), which
+``python -m minicls.tools.confusion_matrix preds.json`` turns into a picture.
 """
 import json
 import os.path as osp
