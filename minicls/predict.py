@@ -1,4 +1,6 @@
-"""``python -m minicls.predict IMAGE --config CONFIG --checkpoint CKPT``: the top-5 classes.
+"""``python -m minicls.predict IMAGE --checkpoint CKPT [--config CONFIG]``: the top-5 classes.
+
+Without ``--config`` the config saved in the checkpoint is used.
 
     $ python -m minicls.predict bird.jpg --config minicls/configs/cpu/resnet_small_cpu_cifar10.py \\
           --checkpoint work_dirs/resnet_small_cpu_cifar10/epoch_18.npz
@@ -12,13 +14,14 @@ line per image: path, the top classes and their scores. A file that cannot be re
 gives one line saying so (on stderr) and the others are still classified; the exit code is then
 2.
 """
-import argparse
 import glob
 import os
 import os.path as osp
 import sys
 
 import numpy as np
+
+from minicls.cli import command_line, load_config, make_parser
 
 
 def collect_images(items):
@@ -50,16 +53,24 @@ def collect_images(items):
     return paths, problems
 
 
+EXAMPLES = """examples:
+  python -m minicls.predict digit.png --checkpoint work_dirs/mnist_quickstart/epoch_12.npz
+  python -m minicls.predict photos/ 'more/*.jpg' --checkpoint epoch_18.npz
+  python -m minicls.predict a.jpg b.jpg --checkpoint epoch_18.npz --config my_config.py --topk 3
+"""
+
+
+@command_line
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m minicls.predict',
-                                     description='Classify images with a trained model.')
-    parser.add_argument('images', nargs='+',
-                        help="image files, folders (every image below them) or globs "
-                             "('photos/*.jpg')")
-    parser.add_argument('--config', required=True, help='config file or shipped config name')
+    parser = make_parser('python -m minicls.predict', 'Classify images with a trained model.',
+                         EXAMPLES)
+    parser.add_argument('images', nargs='+', help='image files, folders (every image below '
+                                                  "them) or globs ('photos/*.jpg')")
+    parser.add_argument('--config', help='config file or shipped config name (default: the '
+                                         'config saved in the checkpoint)')
     parser.add_argument('--checkpoint', required=True, help='checkpoint (.npz) or .pth weights')
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument('--topk', type=int, default=5)
+    parser.add_argument('--device', default='cpu', help="'cpu' (default) or 'cuda'")
+    parser.add_argument('--topk', type=int, default=5, help='how many classes to show')
     args = parser.parse_args(argv)
     paths, problems = collect_images(args.images)
     for line in problems:
@@ -67,11 +78,8 @@ def main(argv=None):
     if not paths:
         return 2
     from minicls.apis import get_model, inference_model
-    from minicls.engine.checkpoint import CheckpointError
-    try:
-        model = get_model(args.config, checkpoint=args.checkpoint, device=args.device)
-    except CheckpointError as err:  # a file that does not fit the model: say so, no traceback
-        raise SystemExit(f'error: {err}') from None
+    model = get_model(load_config(args.config, args.checkpoint), checkpoint=args.checkpoint,
+                      device=args.device)
     classes = (model.dataset_meta or {}).get('classes')
     one = len(paths) == 1 and not problems
     failed = len(problems)
@@ -79,6 +87,8 @@ def main(argv=None):
         try:
             result = inference_model(model, image)
         except (OSError, ValueError) as err:  # not an image, or a broken one: say so, go on
+            if one:
+                raise   # a single input: the command line's one 'error:' line says it
             print(f'{image}: not an image minicls can read ({err.__cause__ or err})',
                   file=sys.stderr)
             failed += 1

@@ -1,20 +1,30 @@
-"""``python -m minicls.test CONFIG CHECKPOINT [--out FILE] [--tta]``: evaluate a trained model.
+"""``python -m minicls.test [CONFIG] CHECKPOINT [--out FILE] [--tta]``: evaluate a trained model.
 
-Prints the metrics (``Epoch(test) [len/len]  accuracy/top1: ...``). With ``--out preds.json``
-also writes one record per image (index, path, true label, predicted label and scores),
-which ``python -m minicls.tools.confusion_matrix preds.json`` turns into a picture.
+Without CONFIG the config saved in the checkpoint is used (``meta['cfg']``: the config of the
+training run, with its ``--cfg-options``). Prints the metrics (``Epoch(test) [len/len]
+accuracy/top1: ...``). With ``--out preds.json`` also writes one record per image (index,
+path, true label, predicted label and scores), which
+``python -m minicls.tools.confusion_matrix preds.json`` turns into a picture.
 """
-import argparse
 import json
 import os.path as osp
 import sys
 
 import numpy as np
 
-from minicls.config import Config, DictAction
-from minicls.engine.checkpoint import CheckpointError
+from minicls.cli import command_line, configs_help, load_config, make_parser
+from minicls.config import DictAction
+from minicls.config.cfg_options import check_option_types
 from minicls.engine.hooks import Hook
 from minicls.memory import keep_freed_memory
+
+EXAMPLES = """examples:
+  python -m minicls.test work_dirs/mnist_quickstart/epoch_12.npz   # the config saved in it
+  python -m minicls.test mnist_quickstart work_dirs/mnist_quickstart/epoch_12.npz
+  python -m minicls.test my_config.py epoch_18.npz --tta --out preds.json
+  then: python -m minicls.tools.confusion_matrix preds.json
+
+"""
 
 
 class _CollectPredictions(Hook):
@@ -39,29 +49,43 @@ class _CollectPredictions(Hook):
                                      pred_scores=[round(float(s), 6) for s in scores[i]]))
 
 
+@command_line
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m minicls.test',
-                                     description='Test a checkpoint on the test data set.')
-    parser.add_argument('config', help='config file or shipped config name')
-    parser.add_argument('checkpoint', help='checkpoint file (.npz) or .pth weights')
+    parser = make_parser('python -m minicls.test', 'Test a checkpoint on the test data set.',
+                         EXAMPLES + configs_help())
+    parser.add_argument('config', help='config file or shipped config name; leave it out to '
+                                       'use the config saved in the checkpoint')
+    parser.add_argument('checkpoint', nargs='?',
+                        help='checkpoint file (.npz) or .pth weights')
     parser.add_argument('--out', help='write per-image predictions and metrics (JSON)')
-    parser.add_argument('--work-dir', help='where to write the test log')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
-    parser.add_argument('--device', default=None)
+    parser.add_argument('--work-dir', help='where to write the test log (default: the '
+                                           "config's work_dir, else work_dirs/<config name> or "
+                                           "the checkpoint's folder)")
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        metavar='KEY=VALUE', help='override config settings, e.g. '
+                                                  'test_dataloader.batch_size=64')
+    parser.add_argument('--device', default=None, help="'cpu' (default) or 'cuda'")
     parser.add_argument('--tta', action='store_true',
                         help='flip test-time augmentation: average the scores of each image and '
                              'its mirror image (AverageClsScoreTTA), as mmpretrain\'s --tta')
+    parser.usage = '%(prog)s [CONFIG] CHECKPOINT [options]'
     args = parser.parse_args(argv)
+    if args.checkpoint is None:  # `test CHECKPOINT`: the config comes from the checkpoint
+        if args.config.endswith(('.py', '.json')):
+            parser.error(f'which checkpoint should {args.config} test? Give it after the config')
+        args.config, args.checkpoint = None, args.config
+    if not osp.isfile(args.checkpoint):  # before a work dir is made for the test log
+        raise FileNotFoundError(f'checkpoint not found: {osp.abspath(args.checkpoint)}')
     keep_freed_memory()   # no page faults for every step's arrays (minicls/memory.py)
 
-    from minicls.configs import find_config
-    cfg = Config.fromfile(find_config(args.config))
+    cfg = load_config(args.config, args.checkpoint)
     if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+        cfg.merge_from_dict(check_option_types(cfg, args.cfg_options))
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif not cfg.get('work_dir'):
-        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = (osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+                        if args.config else osp.dirname(osp.abspath(args.checkpoint)))
     if args.device:
         cfg.device = args.device
     cfg.load_from = args.checkpoint
@@ -78,10 +102,7 @@ def main(argv=None):
     collector = _CollectPredictions()
     if args.out:
         runner.register_hook(collector)
-    try:
-        metrics = runner.test()
-    except CheckpointError as err:  # a file that does not fit the model: say so, no traceback
-        raise SystemExit(f'error: {err}') from None
+    metrics = runner.test()
     if args.out:
         classes = (runner.dataset_meta or {}).get('classes')
         with open(args.out, 'w', encoding='utf-8') as f:

@@ -8,23 +8,36 @@ minicls). Options as mmpretrain's ``tools/train.py``::
     python -m minicls.train CONFIG --resume            # continue from work_dir/last_checkpoint
     python -m minicls.train CONFIG --resume epoch_3.npz
 """
-import argparse
 import sys
 
+from minicls.cli import command_line, configs_help, make_parser
 from minicls.config import Config, DictAction
+from minicls.config.cfg_options import check_option_types
+from minicls.config.errors import ConfigError
 from minicls.memory import keep_freed_memory
+
+EXAMPLES = """examples:
+  python -m minicls.train                        # the quickstart: MNIST, a few minutes on a CPU
+  python -m minicls.train resnet_small_cpu_cifar10 --cfg-options train_cfg.max_epochs=1
+  python -m minicls.train my_config.py --work-dir work_dirs/mine --device cuda
+  python -m minicls.train my_config.py --resume  # go on from work_dir/last_checkpoint
+  then: python -m minicls.test work_dirs/mine/epoch_N.npz
+
+"""
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        prog='python -m minicls.train', description='Train a classifier from a config file.')
+    parser = make_parser('python -m minicls.train', 'Train a classifier from a config file.',
+                         EXAMPLES + configs_help())
     parser.add_argument('config', nargs='?', default=None,
                         help='config file or shipped config name (default: the MNIST quickstart)')
-    parser.add_argument('--work-dir', help='where to save logs and checkpoints')
+    parser.add_argument('--work-dir', help='where to save logs and checkpoints '
+                                           '(default: work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from the latest checkpoint in the work dir, or from the '
                              'checkpoint given')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        metavar='KEY=VALUE',
                         help='override config settings, e.g. train_cfg.max_epochs=3 '
                              'optim_wrapper.optimizer.lr=0.05')
     parser.add_argument('--device', default=None, help="'cpu' (default) or 'cuda'")
@@ -39,7 +52,7 @@ def parse_args(argv=None):
 def merge_args(cfg, args):
     """Apply the command-line options to ``cfg`` (as mmpretrain's tools/train.py)."""
     if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+        cfg.merge_from_dict(check_option_types(cfg, args.cfg_options))
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     if args.resume == 'auto':
@@ -59,20 +72,18 @@ def merge_args(cfg, args):
             cfg[key] = None
     if args.auto_scale_lr:
         if not cfg.get('auto_scale_lr', {}).get('base_batch_size'):
-            raise SystemExit('--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=N) '
-                             'in the config')
+            raise ConfigError('--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=N) '
+                              'in the config')
         cfg.auto_scale_lr = dict(cfg.auto_scale_lr, enable=True)
     return cfg
 
 
+@command_line
 def main(argv=None):
     args = parse_args(argv)
     keep_freed_memory()   # no page faults for every step's arrays (minicls/memory.py)
     from minicls.configs import QUICKSTART, find_config
-    try:
-        path = find_config(args.config) if args.config else QUICKSTART
-    except FileNotFoundError as err:
-        raise SystemExit(f'error: {err}') from None
+    path = find_config(args.config) if args.config else QUICKSTART
     cfg = merge_args(Config.fromfile(path), args)
     from minicls.engine.runner import Runner
     runner = Runner.from_cfg(cfg)

@@ -90,6 +90,11 @@ def test_train_resume_test_predict_and_pictures(config, tmp_path, capsys):
     hits = np.mean([p['gt_label'] == p['pred_label'] for p in result['predictions']])
     assert result['metrics']['accuracy/top1'] == pytest.approx(100 * hits)
 
+    # `test CHECKPOINT`: the config saved in the checkpoint gives the same predictions
+    out_ckpt = tmp_path / 'preds_ckpt.json'
+    assert test_cli.main([ckpt, '--out', str(out_ckpt), '--work-dir', str(tmp_path / 't2')]) == 0
+    assert json.loads(out_ckpt.read_text())['predictions'] == result['predictions']
+
     png = tmp_path / 'cm.png'
     assert confusion_matrix.main([str(out), '--out', str(png)]) == 0
     assert Image.open(png).size[0] > 100
@@ -106,6 +111,8 @@ def test_train_resume_test_predict_and_pictures(config, tmp_path, capsys):
     assert predict_cli.main([image, '--config', str(config), '--checkpoint', ckpt]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == image and lines[1].strip().startswith('1. ') and len(lines) == 3
+    assert predict_cli.main([image, '--checkpoint', ckpt]) == 0   # config from the checkpoint
+    assert capsys.readouterr().out.splitlines() == lines
     res = inference_model(str(config), image, checkpoint=ckpt)
     assert set(res) == {'pred_scores', 'pred_label', 'pred_score', 'pred_class'}
     assert res['pred_scores'].shape == (2,) and res['pred_scores'].sum() == pytest.approx(1)
@@ -146,7 +153,13 @@ def test_cli_in_a_subprocess(config, tmp_path):
     assert 'Epoch(val) [1][2/2]' in done.stderr and (tmp_path / 'epoch_1.npz').is_file()
     bad = subprocess.run([sys.executable, '-m', 'minicls.train', 'no_such_config'],
                          capture_output=True, text=True, env=env, timeout=60)
-    assert bad.returncode != 0 and 'resnet18_8xb16_cifar10' in bad.stderr
+    assert bad.returncode == 2 and 'resnet18_8xb16_cifar10' in bad.stderr
+    assert 'Traceback' not in bad.stderr and len(bad.stderr.splitlines()) == 1
+    bad = subprocess.run([sys.executable, '-m', 'minicls.test', str(config),
+                          str(tmp_path / 'missing.npz')],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.startswith('error: checkpoint not found: ')
+    assert 'Traceback' not in bad.stderr and len(bad.stderr.splitlines()) == 1
 
 
 @pytest.mark.skipif(sys.platform == 'win32', reason='SIGINT to a child process is POSIX')

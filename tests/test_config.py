@@ -495,3 +495,68 @@ def test_to_dict_is_plain_and_pickle_round_trips():
     assert type(plain['train_pipeline'][0]) is dict
     again = pickle.loads(pickle.dumps(cfg))
     assert again == cfg and again.model.head.num_classes == 10
+
+
+# -- --cfg-options values are checked against the values they replace --------------------------
+def test_cfg_option_values_must_fit_the_config():
+    from minicls.config.cfg_options import check_option_types
+    from minicls.config.errors import ConfigError
+    cfg = Config(dict(train_cfg=dict(max_epochs=12), optim=dict(lr=0.1), flag=True,
+                      pipeline=[dict(prob=0.5)], evaluator=dict(topk=1)))
+
+    def check(option):
+        return check_option_types(cfg, parse_cfg_options([option]))
+    for option, says in [
+            ('train_cfg.max_epochs=abc', "train_cfg.max_epochs='abc': train_cfg.max_epochs must "
+                                         'be an integer (the config has 12)'),
+            ('train_cfg.max_epochs=2.5', 'max_epochs must be an integer'),  # not silently 2
+            ('optim.lr=1e-x', 'optim.lr must be a number such as 0.1 or 1e-3 (the config has '
+                              '0.1)'),
+            ('flag=1', 'flag must be True or False'),
+            ('pipeline.0.prob=high', 'pipeline.0.prob must be a number'),
+            ('train_cfg.max_epochs.x=1', 'train_cfg.max_epochs is 12 in the config, which has '
+                                         "no entry 'x'")]:
+        with pytest.raises(ConfigError) as info:
+            check(option)
+        assert says in str(info.value), option
+    assert check('train_cfg.max_epochs=2.0') == {'train_cfg.max_epochs': 2}
+    assert check('optim.lr=1') == {'optim.lr': 1}
+    assert check('evaluator.topk=(1,5)') == {'evaluator.topk': (1, 5)}  # structure may change
+    assert check('train_cfg.new=x') == {'train_cfg.new': 'x'}  # the runner checks the keys
+    assert check('train_cfg.max_epochs=None') == {'train_cfg.max_epochs': None}
+
+
+# -- minicls:: bases and the config text a checkpoint holds --------------------------------------
+def test_package_scoped_bases_resolve_inside_minicls_from_any_folder(tmp_path):
+    from minicls.configs import find_config
+    shipped = find_config('resnet18_folder_dataset')
+    copied = tmp_path / 'elsewhere' / 'my_folder_config.py'
+    copied.parent.mkdir()
+    copied.write_text(open(shipped).read())   # the header says: copy this file anywhere
+    cfg = Config.fromfile(str(copied))
+    assert cfg == Config.fromfile(shipped)
+    assert cfg.default_hooks.timer.type == 'IterTimerHook'   # from minicls::_base_/...
+    path = write(tmp_path / 'two.py', '''
+        _base_ = ['minicls::_base_/default_runtime.py', 'minicls::_base_/datasets/cifar10_bs16.py']
+        ''')
+    assert Config.fromfile(path).train_dataloader.dataset.type == 'CIFAR10'
+    with pytest.raises(FileNotFoundError, match="'minicls::' only"):
+        Config.fromfile(write(tmp_path / 'mm.py', "_base_ = ['mmpretrain::_base_/x.py']\n"))
+    with pytest.raises(FileNotFoundError, match='nope.py'):
+        Config.fromfile(write(tmp_path / 'no.py', "_base_ = ['minicls::_base_/nope.py']\n"))
+
+
+def test_config_text_is_read_back_without_running_it(tmp_path):
+    from minicls.config.errors import ConfigError
+    from minicls.configs import find_config
+    cfg = Config.fromfile(find_config('resnet_small_cpu_cifar10'))
+    cfg.merge_from_dict({'train_cfg.max_epochs': 3, 'x': dict(inf=float('inf'), neg=-1.5,
+                                                              keys={1: 'a'}, t=(1, ))})
+    back = Config.from_pretty_text(cfg.pretty_text)
+    assert back == cfg and back.x.inf == float('inf') and back.x.t == (1, )
+    marker = tmp_path / 'ran'
+    for code in [f'x = open({str(marker)!r}, "w")', 'import os', 'x = [print(1)]',
+                 'x = dict(**{"a": 1})', 'x.y = 1']:
+        with pytest.raises(ConfigError):
+            Config.from_pretty_text(code)
+    assert not marker.exists()

@@ -264,3 +264,29 @@ def test_load_from_a_url_downloads_into_the_cache(data_root, tmp_path, server, m
     for key, value in runner.model.state_dict().items():
         np.testing.assert_array_equal(np.asarray(value), weights[key])
     assert (tmp_path / 'home' / 'checkpoints' / 'tiny.npz').is_file()
+
+
+def test_unknown_keys_in_the_sections_the_runner_reads_are_refused(data_root, tmp_path):
+    from minicls.config.errors import ConfigError, ConfigKeyError
+    for change, says in [
+            (dict(train_cfg=dict(max_epoch=1)), "train_cfg has no key 'max_epoch'. Did you "
+                                                "mean 'max_epochs'?"),
+            (dict(test_cfg=dict(fp16=True)), "test_cfg has no key 'fp16'. Valid keys: type"),
+            (dict(auto_scale_lr=dict(base_batchsize=8)), "Did you mean 'base_batch_size'?"),
+            (dict(randomness=dict(sed=0)), "randomness has no key 'sed'"),
+            (dict(train_cfg=dict(type='IterBasedTrainLoop', max_iters=9)), "has no key"),
+            (dict(train_cfg=dict(type='IterBasedTrainLoop')), 'the EpochBasedTrainLoop only'),
+            (dict(val_cfg=3), 'val_cfg must be a dict'),
+            (dict(default_hooks=dict(logger=dict(type='LoggerHook', intervall=3))),
+             "default_hooks.logger: LoggerHook has no argument 'intervall'. Did you mean "
+             "'interval'?"),
+            (dict(custom_hooks=[dict(type='CountHook', x=1)]),
+             "custom_hooks[0]: CountHook has no argument 'x'")]:
+        with pytest.raises(ConfigError) as info:
+            Runner.from_cfg(make_cfg(data_root, tmp_path / 'work', **change))
+        assert says in str(info.value), change
+    cfg = make_cfg(data_root, tmp_path / 'work')
+    cfg['val_dataloader'] = dict(cfg['val_dataloader'], batchsize=4)
+    with pytest.raises(ConfigKeyError, match="val_dataloader has no key 'batchsize'"):
+        Runner.from_cfg(cfg)
+    assert not os.path.exists(tmp_path / 'work')   # refused before anything is written

@@ -131,3 +131,47 @@ def test_errors():
                                default_args=dict(optimizer=_opt()))
     with pytest.raises(KeyError, match='MultiStepLR'):
         build_param_schedulers([dict(type='MultiStepLr', milestones=[1])], _opt())
+
+
+def test_shortened_training_skips_a_schedule_that_would_begin_after_it():
+    """The quickstart's warm-up + cosine with train_cfg.max_epochs=1: the cosine (begin=1, no
+    end) is skipped with a log line, instead of failing with iteration numbers."""
+    import logging
+
+    from minicls.config import Config
+    from minicls.configs import QUICKSTART
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger('minicls')
+    logger.addHandler(handler)
+    try:
+        cfgs = Config.fromfile(QUICKSTART).param_scheduler
+        schedulers = build_param_schedulers(cfgs, _opt(), epoch_length=94, max_epochs=1,
+                                            max_iters=94)
+    finally:
+        logger.removeHandler(handler)
+    assert [type(s).__name__ for s in schedulers] == ['LinearLR']
+    assert any('CosineAnnealingLR begins at epoch 1, but training ends after epoch 1 '
+               '(train_cfg.max_epochs=1): it is skipped' in r.getMessage() for r in records)
+    full = build_param_schedulers(cfgs, _opt(), epoch_length=94, max_epochs=12, max_iters=1128)
+    assert (full[1].begin, full[1].end) == (94, 1128)   # an unset end follows max_epochs
+
+
+def test_begin_end_mistakes_are_reported_in_epochs_and_unknown_arguments_refused():
+    from minicls.config.errors import ConfigError
+    cfg = dict(type='CosineAnnealingLR', by_epoch=True, begin=3, end=2,
+               convert_to_iter_based=True)
+    with pytest.raises(ConfigError, match=r'begin=3, end=2 \(epochs\)'):
+        build_param_schedulers([cfg], _opt(), epoch_length=94, max_epochs=5, max_iters=470)
+    one_cycle = dict(type='OneCycleLR', eta_max=0.2, total_steps=18, by_epoch=True,
+                     convert_to_iter_based=True)
+    with pytest.raises(ConfigError, match=r'total_steps=18 epochs, but training lasts 30 '
+                                          r'epochs \(train_cfg.max_epochs\)'):
+        build_param_schedulers([one_cycle], _opt(), epoch_length=4, max_epochs=30,
+                               max_iters=120)
+    assert build_param_schedulers([one_cycle], _opt(), epoch_length=4, max_epochs=18,
+                                  max_iters=72)[0].total_steps == 72
+    with pytest.raises(TypeError, match="CosineAnnealingLR has no argument 'T_mx'. Did you "
+                                        "mean 'T_max'"):
+        build_param_schedulers([dict(type='CosineAnnealingLR', T_mx=3)], _opt(), max_epochs=5)

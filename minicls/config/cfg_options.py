@@ -8,8 +8,14 @@ Values: ``1`` -> int, ``0.1`` -> float, ``true``/``False`` -> bool, ``None`` -> 
 ``[1,2]`` -> list, ``(1,2)`` -> tuple, ``1,2`` -> list, nesting allowed (``"[(1,2),(3,4)]"``);
 anything else stays a string (``'none'`` too, since losses take ``reduction='none'``).
 Quote values with brackets in the shell.
+
+``check_option_types`` then compares each value with the one it replaces in the config: a
+number must stay a number (``max_epochs=abc`` and ``lr=1e-x`` are refused), an integer an
+integer (``max_epochs=2.5`` is refused, ``2.0`` becomes 2), and a bool a bool.
 """
 import argparse
+
+from .errors import ConfigTypeError
 
 
 def _split_top_level(text):
@@ -83,6 +89,47 @@ def parse_cfg_options(options):
             raise ValueError(f'--cfg-options expects key=value pairs, but got {option!r}')
         parsed[key.strip()] = parse_value(value)
     return parsed
+
+
+def _current_value(cfg, key):
+    """The value at dotted ``key`` in ``cfg``, or None when the config does not have it."""
+    node, walked = (cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg), []
+    for part in key.split('.'):
+        if isinstance(node, dict):
+            if part not in node:
+                return None  # a new key: the section that reads it says if it is unknown
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise ConfigTypeError(f'--cfg-options {key}: {".".join(walked)} is {node!r} in the '
+                                  f'config, which has no entry {part!r}')
+        walked.append(part)
+    return node
+
+
+def check_option_types(cfg, options):
+    """``options`` (from ``parse_cfg_options``) checked against the values they replace in
+    ``cfg``; returns them with whole floats for integers turned into ints. A list, tuple,
+    dict or None may replace anything (``topk=1`` -> ``topk=(1,5)``)."""
+    checked = {}
+    for key, value in options.items():
+        old = _current_value(cfg, key)
+        wanted = None
+        if isinstance(old, bool):
+            wanted = None if isinstance(value, bool) else 'True or False'
+        elif isinstance(old, int) and not isinstance(value, bool):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            wanted = None if isinstance(value, int) else 'an integer'
+        elif isinstance(old, float):
+            is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            wanted = None if is_number else 'a number such as 0.1 or 1e-3'
+        if wanted and value is not None and not isinstance(value, (list, tuple, dict)):
+            raise ConfigTypeError(f'--cfg-options {key}={value!r}: {key} must be {wanted} '
+                                  f'(the config has {old!r})')
+        checked[key] = value
+    return checked
 
 
 class DictAction(argparse.Action):

@@ -6,7 +6,8 @@ A config file is ordinary Python; every top-level variable becomes a key::
     _base_ = ['_base_/models/resnet18_cifar.py', '_base_/datasets/cifar10_bs16.py']
     model = dict(head=dict(num_classes=100))      # only what differs from the bases
 
-``Config.fromfile`` loads the ``_base_`` files first (recursively, paths relative to the file),
+``Config.fromfile`` loads the ``_base_`` files first (recursively, paths relative to the file;
+``'minicls::_base_/default_runtime.py'`` is a file shipped in the package, from any folder),
 then merges the child into them by these rules:
 
 - a dict merges into the base dict key by key (so ``num_classes`` above changes and the rest
@@ -32,7 +33,8 @@ import sys
 import types
 import warnings
 
-from .config_dict import ConfigDict, format_value
+from .config_dict import ConfigDict, format_value, parse_pretty_text
+from .errors import ConfigError, ConfigKeyError, ConfigTypeError
 
 BASE_KEY = '_base_'
 DELETE_KEY = '_delete_'
@@ -60,10 +62,10 @@ def merge_dicts(child, base, allow_list_keys=False):
     for key, value in child.items():
         if isinstance(merged, list):  # only reached with allow_list_keys
             if not (isinstance(key, str) and key.isdigit()):
-                raise KeyError(f'{key!r} cannot index the list {merged!r}')
+                raise ConfigKeyError(f'{key!r} cannot index the list {merged!r}')
             slot = int(key)
             if slot >= len(merged):
-                raise KeyError(f'index {slot} is out of range for the list {merged!r}')
+                raise ConfigKeyError(f'index {slot} is out of range for the list {merged!r}')
         else:
             slot = key
             if slot not in merged:
@@ -73,7 +75,7 @@ def merge_dicts(child, base, allow_list_keys=False):
             old = merged[slot]
             mergeable = (dict, list) if allow_list_keys else dict
             if not isinstance(old, mergeable):
-                raise TypeError(
+                raise ConfigTypeError(
                     f'{key}={value!r} in the child config cannot be merged into the base value '
                     f'{old!r}, which is of type {type(old).__name__}, not a dict. Add '
                     f'`{DELETE_KEY}=True` to the child dict to replace the base value.')
@@ -114,7 +116,7 @@ def _read_python(filename, text):
             try:
                 bases = ast.literal_eval(node.value)
             except ValueError:
-                raise ValueError(f'{filename}, line {node.lineno}: _base_ must be a file name '
+                raise ConfigError(f'{filename}, line {node.lineno}: _base_ must be a file name '
                                  'or a list of file names written out literally') from None
     tree.body = [node for node in tree.body if not _is_base_assignment(node)]
     return bases, compile(tree, filename, 'exec')
@@ -124,6 +126,20 @@ def _keep(name, value):
     """Which variables of a Python config become keys: no dunders, functions or modules."""
     return not name.startswith('__') and name != BASE_KEY and not isinstance(
         value, (types.FunctionType, types.ModuleType, types.BuiltinFunctionType))
+
+
+def _base_path(base, filename):
+    """Where a ``_base_`` entry points: ``'minicls::_base_/x.py'`` inside the installed package
+    (``minicls/configs``, as mmengine's ``mmpretrain::``), anything else relative to the file."""
+    scope, sep, rest = base.partition('::')
+    if not sep:
+        return os.path.join(os.path.dirname(filename), base)
+    if scope != 'minicls':
+        raise FileNotFoundError(f'{filename}: _base_ file {base!r}: minicls knows the scope '
+                                f"'minicls::' only (its shipped configs); copy the file and "
+                                'give its path instead')
+    from minicls.configs import CONFIG_ROOT
+    return os.path.join(CONFIG_ROOT, rest)
 
 
 def _file2dict(filename, use_predefined_variables=True, _loading=()):
@@ -148,9 +164,9 @@ def _file2dict(filename, use_predefined_variables=True, _loading=()):
         try:
             own = json.loads(source)
         except json.JSONDecodeError as err:
-            raise ValueError(f'{filename}, line {err.lineno}: invalid JSON: {err.msg}') from None
+            raise ConfigError(f'{filename}, line {err.lineno}: invalid JSON: {err.msg}') from None
         if not isinstance(own, dict):
-            raise TypeError(f'{filename}: a JSON config must hold an object {{...}}, '
+            raise ConfigTypeError(f'{filename}: a JSON config must hold an object {{...}}, '
                             f'but holds a {type(own).__name__}')
         bases = own.pop(BASE_KEY, [])
 
@@ -158,11 +174,11 @@ def _file2dict(filename, use_predefined_variables=True, _loading=()):
     if isinstance(bases, str):
         bases = [bases]
     if not (isinstance(bases, (list, tuple)) and all(isinstance(b, str) for b in bases)):
-        raise TypeError(f'{filename}: _base_ must be a file name or a list of file names, '
+        raise ConfigTypeError(f'{filename}: _base_ must be a file name or a list of file names, '
                         f'but got {bases!r}')
     base_dict, base_texts = {}, []
     for base in bases:
-        base_path = os.path.join(os.path.dirname(filename), base)
+        base_path = _base_path(base, filename)
         if not os.path.isfile(base_path):
             raise FileNotFoundError(f'{filename}: _base_ file {base!r} not found '
                                     f'(looked for {os.path.abspath(base_path)})')
@@ -170,7 +186,7 @@ def _file2dict(filename, use_predefined_variables=True, _loading=()):
                                    _loading + (filename,))
         duplicates = set(base_dict) & set(one)
         if duplicates:
-            raise KeyError(f'Duplicate key is not allowed among bases. Duplicate keys: '
+            raise ConfigKeyError(f'Duplicate key is not allowed among bases. Duplicate keys: '
                            f'{sorted(duplicates)} (set again in {base_path})')
         base_dict.update(one)
         base_texts.append(one_text)
@@ -188,7 +204,7 @@ def import_modules_from_strings(imports, allow_failed_imports=False):
     if isinstance(imports, str):
         imports = [imports]
     if not (isinstance(imports, (list, tuple)) and all(isinstance(m, str) for m in imports)):
-        raise TypeError(f'custom_imports imports must be a list of module names, '
+        raise ConfigTypeError(f'custom_imports imports must be a list of module names, '
                         f'but got {imports!r}')
     modules = []
     for name in imports:
@@ -240,10 +256,18 @@ class Config:
         if import_custom_modules and cfg_dict.get('custom_imports'):
             custom = cfg_dict['custom_imports']
             if not isinstance(custom, dict):
-                raise TypeError("custom_imports must be dict(imports=['module', ...]), "
+                raise ConfigTypeError("custom_imports must be dict(imports=['module', ...]), "
                                 f'but got {custom!r}')
             import_modules_from_strings(**custom)
         return Config(cfg_dict, filename=os.path.abspath(filename), text=text)
+
+    @staticmethod
+    def from_pretty_text(text, filename=None):
+        """A config from the text ``pretty_text`` writes (``key = value`` lines), read without
+        running it (no ``_base_``, no code): how ``python -m minicls.test CHECKPOINT`` reads
+        the config a checkpoint holds in ``meta['cfg']``."""
+        return Config(parse_pretty_text(text, filename or '<config text>'), filename=filename,
+                      text=text)
 
     # -- what it holds ---------------------------------------------------------------------
     @property

@@ -1,7 +1,11 @@
 """``ConfigDict``: a dict whose keys can also be read as attributes, and the text format of
-configs (``format_value``, used by ``Config.pretty_text`` and ``Config.dump``)."""
+configs (``format_value``, used by ``Config.pretty_text`` and ``Config.dump``, and
+``parse_pretty_text``, which reads it back without running it)."""
+import ast
 import keyword
 import math
+
+from .errors import ConfigError
 
 
 class ConfigDict(dict):
@@ -119,3 +123,41 @@ def format_value(value, indent=0, width=90):
         opening, closing = ('[', ']') if isinstance(value, list) else ('(', ')')
     body = ''.join(f'{pad}{line},\n' for line in lines)
     return f'{opening}\n{body}{" " * indent}{closing}'
+
+
+# -- reading that text back without running it ----------------------------------------------
+def _literal(node, where):
+    """The value of an expression ``format_value`` writes: literals, lists, tuples, dicts,
+    ``dict(k=v)``, ``float('inf')`` and negative numbers. Anything else is refused."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [_literal(n, where) for n in node.elts]
+        return items if isinstance(node, ast.List) else tuple(items)
+    if isinstance(node, ast.Dict) and None not in node.keys:
+        return {_literal(k, where): _literal(v, where) for k, v in zip(node.keys, node.values)}
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _literal(node.operand, where)
+        if isinstance(value, (int, float)):
+            return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        if node.func.id == 'dict' and not node.args and all(k.arg for k in node.keywords):
+            return {k.arg: _literal(k.value, where) for k in node.keywords}
+        if node.func.id == 'float' and len(node.args) == 1 and not node.keywords:
+            text = _literal(node.args[0], where)
+            if text in ('inf', '-inf', 'nan'):
+                return float(text)
+    raise ConfigError(f'{where}, line {node.lineno}: only plain values can be read here, '
+                     f'not {ast.unparse(node)!r}')
+
+
+def parse_pretty_text(text, where='<config text>'):
+    """``key = value`` lines (as ``Config.pretty_text`` writes them) -> a dict, read with
+    ``ast`` and never executed: text from a checkpoint cannot run code."""
+    values = {}
+    for statement in ast.parse(text, filename=where).body:
+        if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                and isinstance(statement.targets[0], ast.Name)):
+            raise ConfigError(f'{where}, line {statement.lineno}: expected `name = value`')
+        values[statement.targets[0].id] = _literal(statement.value, where)
+    return values

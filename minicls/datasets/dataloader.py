@@ -24,6 +24,8 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 
+from minicls.config.errors import ConfigKeyError, check_keys
+
 from .transforms import seed_transforms
 
 __all__ = ['DataLoader', 'default_collate', 'build_dataloader']
@@ -205,9 +207,9 @@ def _build_collate(collate_fn):
         return collate_fn
     name = collate_fn.get('type') if isinstance(collate_fn, dict) else collate_fn
     if isinstance(collate_fn, dict) and set(collate_fn) - {'type'}:
-        raise KeyError(f'collate_fn takes no options, got {collate_fn}')
+        raise ConfigKeyError(f'collate_fn takes no options, got {collate_fn}')
     if name not in _COLLATE_FNS:
-        raise KeyError(f'unknown collate_fn {name!r}; known: {sorted(_COLLATE_FNS)}')
+        raise ConfigKeyError(f'unknown collate_fn {name!r}; known: {sorted(_COLLATE_FNS)}')
     return _COLLATE_FNS[name]
 
 
@@ -224,12 +226,9 @@ def build_dataloader(cfg, seed=None):
 
     if not isinstance(cfg, dict):
         raise TypeError(f'a dataloader config must be a dict, got {type(cfg).__name__}')
-    unknown = set(cfg) - _LOADER_KEYS
-    if unknown:
-        raise KeyError(f'unknown dataloader config keys {sorted(unknown)}; allowed: '
-                       f'{sorted(_LOADER_KEYS)}')
+    check_keys(cfg, _LOADER_KEYS, 'the dataloader config')
     if 'dataset' not in cfg:
-        raise KeyError('the dataloader config needs a "dataset" entry')
+        raise ConfigKeyError('the dataloader config needs a "dataset" entry')
     dataset = cfg['dataset']
     if isinstance(dataset, dict):
         dataset = DATASETS.build(dataset)
@@ -239,14 +238,14 @@ def build_dataloader(cfg, seed=None):
         sampler = dict(sampler)
         kind = sampler.pop('type', 'DefaultSampler')
         if kind not in _SAMPLERS:
-            raise KeyError(f'unknown sampler {kind!r}; supported: {list(_SAMPLERS)}')
+            raise ConfigKeyError(f'unknown sampler {kind!r}; supported: {list(_SAMPLERS)}')
+        check_keys(sampler, ('seed', 'round_up') + (('shuffle', ) if kind == 'DefaultSampler'
+                                                    else ()), f'the {kind}')
         shuffle = {'DefaultSampler': sampler.pop('shuffle', True), 'SequentialSampler': False,
                    'RandomSampler': True}[kind]
         seed = sampler.pop('seed', None) if sampler.get('seed') is not None else seed
         sampler.pop('seed', None)
         sampler.pop('round_up', None)  # only matters for multi-GPU sharding
-        if sampler:
-            raise KeyError(f'unknown {kind} options {sorted(sampler)}')
     return DataLoader(
         dataset, batch_size=cfg.get('batch_size', 1), shuffle=shuffle,
         drop_last=cfg.get('drop_last', False), num_workers=cfg.get('num_workers', 0),

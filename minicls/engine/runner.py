@@ -28,6 +28,7 @@ import numpy as np
 import minicls
 from minicls.backend import parse_device
 from minicls.config import Config
+from minicls.config.errors import ConfigError, ConfigKeyError
 from minicls.datasets.checks import check_datasets
 from minicls.registry import HOOKS, METRICS, MODELS
 
@@ -36,6 +37,7 @@ from .logger import LogBuffer, ScalarWriter, get_logger
 from .optim import build_optim_wrapper
 from .runner_checkpoint import CheckpointMixin
 from .schedulers import build_param_schedulers
+from .sections import check_sections
 
 __all__ = ['Runner']
 
@@ -104,6 +106,7 @@ class Runner(CheckpointMixin):
 
     def __init__(self, cfg):
         cfg = copy.deepcopy(cfg) if isinstance(cfg, Config) else Config(copy.deepcopy(dict(cfg)))
+        check_sections(cfg)
         self.cfg = cfg
         stem = osp.splitext(osp.basename(cfg.filename))[0] if cfg.filename else 'default'
         self.experiment_stem = stem
@@ -167,8 +170,13 @@ class Runner(CheckpointMixin):
                 hooks[name] = {**hooks[name], **hook}
             else:
                 hooks[name] = hook
-        for hook in list(hooks.values()) + list(_to_dict(custom_hooks) or []):
-            self.register_hook(hook)
+        named = [(f'default_hooks.{name}', hook) for name, hook in hooks.items()]
+        named += [(f'custom_hooks[{i}]', hook) for i, hook in enumerate(custom_hooks or [])]
+        for where, hook in named:
+            try:
+                self.register_hook(_to_dict(hook))
+            except ConfigError as err:  # say where in the config the hook is
+                raise type(err)(f'{where}: {err}') from None
 
     def register_hook(self, hook, priority=None):
         """Add a hook (an object or a config dict); hooks run sorted by priority."""
@@ -194,7 +202,7 @@ class Runner(CheckpointMixin):
         if key not in self._loaders:
             cfg = self.cfg.get(key)
             if cfg is None:
-                raise KeyError(f'the config has no {key}')
+                raise ConfigKeyError(f'the config has no {key}')
             if isinstance(cfg, dict):
                 from minicls.datasets import build_dataloader
                 cfg = build_dataloader(_to_dict(cfg), seed=self.seed)
@@ -291,7 +299,7 @@ class Runner(CheckpointMixin):
     def _optim_cfg(self, loader):
         cfg = _to_dict(self.cfg.get('optim_wrapper'))
         if cfg is None:
-            raise KeyError('the config has no optim_wrapper, e.g. optim_wrapper=dict('
+            raise ConfigKeyError('the config has no optim_wrapper, e.g. optim_wrapper=dict('
                            "optimizer=dict(type='SGD', lr=0.1, momentum=0.9))")
         scale = _to_dict(self.cfg.get('auto_scale_lr')) or {}
         if scale.get('enable') and scale.get('base_batch_size'):

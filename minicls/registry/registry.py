@@ -20,6 +20,9 @@ Nested configs are *not* built here: each constructor builds its own children (a
 """
 import difflib
 import importlib
+import inspect
+
+from minicls.config.errors import ConfigTypeError, check_keys
 
 
 class RegistryKeyError(KeyError):
@@ -70,6 +73,7 @@ def build_from_cfg(cfg, registry, default_args=None):
     else:
         raise TypeError(f'type must be a str or valid type, but got {type(obj_type).__name__}')
 
+    _check_arguments(obj_cls, args)
     try:
         return obj_cls(**args)
     except Exception as err:
@@ -85,6 +89,20 @@ def build_from_cfg(cfg, registry, default_args=None):
             raise err
         # Keep the original traceback (it points at the failing line) but show one error.
         raise wrapped.with_traceback(err.__traceback__) from None
+
+
+def _check_arguments(obj_cls, args):
+    """Refuse a key the constructor has no argument for (a typo such as ``intervl=2``),
+    naming the nearest argument. Constructors that take ``**kwargs`` are left to Python."""
+    try:
+        params = inspect.signature(obj_cls).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (some built-ins)
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    name = getattr(obj_cls, '__name__', repr(obj_cls))
+    check_keys(args, names, name, error=ConfigTypeError, what='argument')
 
 
 def build_model_from_cfg(cfg, registry, default_args=None):

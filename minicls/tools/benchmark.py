@@ -23,6 +23,7 @@ import numpy as np
 import minicls
 import minicls.nn.functional as F
 from minicls import backend
+from minicls.cli import command_line
 
 THREAD_VARS = ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS')
 
@@ -187,6 +188,7 @@ def torch_resnet_cifar18(torch):
 
 # ---------------------------------------------------------------- main
 
+@command_line
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--batch', type=int, default=64)
@@ -235,4 +237,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -15,6 +15,8 @@ import sys
 import numpy as np
 from PIL import Image, ImageDraw
 
+from minicls.cli import command_line
+
 from ._draw import font
 
 __all__ = ['confusion_matrix', 'draw_confusion_matrix', 'main']
@@ -79,6 +81,7 @@ def draw_confusion_matrix(matrix, classes, normalize=False, title='confusion mat
     return img
 
 
+@command_line
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m minicls.tools.confusion_matrix',
                                      description='Draw the confusion matrix of a test run.')

@@ -11,9 +11,11 @@ with each number of workers (threads and processes), and prints images/s. The fi
 training consumes (tens to hundreds of images/s for a ResNet on a CPU).
 """
 import argparse
+import sys
 import time
 
 from minicls.datasets import CustomDataset, DataLoader
+from minicls.cli import command_line
 
 CIFAR_TRAIN_PIPELINE = [
     dict(type='LoadImageFromFile'),
@@ -34,6 +36,7 @@ def measure(dataset, batch_size, num_workers, max_images, worker_type='thread'):
     return n, time.perf_counter() - start
 
 
+@command_line
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--data-root', required=True,
@@ -59,4 +62,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -9,6 +9,7 @@ the ``CIFAR10`` dataset reads. Decoding the images once makes every later epoch 
 batches are loaded straight into memory.
 """
 import argparse
+import sys
 import os
 import os.path as osp
 import pickle
@@ -18,6 +19,7 @@ from tqdm import tqdm
 
 from minicls.datasets import CustomDataset
 from minicls.datasets.transforms.loading import read_image
+from minicls.cli import command_line
 
 
 def read_split(folder):
@@ -61,6 +63,7 @@ def convert(src, dst, seed=0):
     return out
 
 
+@command_line
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
     parser.add_argument('src', help='folder with train/<class>/ and test/<class>/')
@@ -70,4 +73,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

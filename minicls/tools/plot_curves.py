@@ -16,6 +16,8 @@ import os
 import os.path as osp
 import sys
 
+from minicls.cli import command_line
+
 from ._draw import line_chart, stack
 
 __all__ = ['load_scalars', 'plot_curves', 'main']
@@ -73,6 +75,7 @@ def plot_curves(work_dir, out=None, log_loss=False):
     return out
 
 
+@command_line
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m minicls.tools.plot_curves',
                                      description='Draw loss / lr / accuracy curves to a PNG.')

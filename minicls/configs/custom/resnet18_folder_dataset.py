@@ -3,13 +3,14 @@
 #   data/my_dataset/train/cat/001.jpg ...   data/my_dataset/val/cat/101.jpg ...
 #   data/my_dataset/train/dog/002.jpg ...   data/my_dataset/val/dog/102.jpg ...
 #
-# Labels are the folder names in sorted order. Copy this file, set `data_root` and
-# `num_classes` (your number of folders) below, and run
+# Labels are the folder names in sorted order. Copy this file to any folder, set `data_root`
+# and `num_classes` (your number of folders) below, and run
 #   python -m minicls.train my_folder_config.py
+# (`minicls::` in _base_ names a file shipped with minicls, wherever this file is.)
 # (variables are read when the file loads: --cfg-options data_root=... would not reach the
 # dataset dicts; override train_dataloader.dataset.data_root=... instead).
 # Images of any size are resized to 64x64 here.
-_base_ = ['../_base_/default_runtime.py']
+_base_ = ['minicls::_base_/default_runtime.py']
 
 data_root = 'data/my_dataset'
 num_classes = 2

@@ -27,7 +27,7 @@ class CheckpointHook(Hook):
 
     def __init__(self, interval=1, by_epoch=True, max_keep_ckpts=-1, save_best=None,
                  rule=None, save_last=True, out_dir=None, save_optimizer=True,
-                 save_param_scheduler=True, **kwargs):
+                 save_param_scheduler=True):
         if not by_epoch:
             raise NotImplementedError('CheckpointHook: minicls saves checkpoints by epoch')
         if rule not in (None, 'greater', 'less'):

@@ -28,7 +28,7 @@ class LoggerHook(Hook):
 
     priority = 'BELOW_NORMAL'
 
-    def __init__(self, interval=10, ignore_last=True, **kwargs):
+    def __init__(self, interval=10, ignore_last=True):
         self.interval = int(interval)
         self.ignore_last = ignore_last
 
@@ -104,7 +104,7 @@ class ProgressBarHook(Hook):
 
     priority = 'LOWEST'
 
-    def __init__(self, disable=None, file_interval=30.0, **kwargs):
+    def __init__(self, disable=None, file_interval=30.0):
         self.disable = bool(disable)
         self.file_interval = float(file_interval)
         self._bar = None

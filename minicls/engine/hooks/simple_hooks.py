@@ -82,26 +82,26 @@ class ParamSchedulerHook(Hook):
                 scheduler.step()
 
 
-class _NoOpHook(Hook):
-    def __init__(self, **kwargs):
-        self.kwargs = kwargs
-
-
 @HOOKS.register_module()
-class DistSamplerSeedHook(_NoOpHook):
+class DistSamplerSeedHook(Hook):
     """Accepted for mmpretrain configs. The runner already calls ``loader.set_epoch``."""
 
 
 @HOOKS.register_module()
-class RuntimeInfoHook(_NoOpHook):
+class RuntimeInfoHook(Hook):
     """Accepted for mmpretrain configs (the runner records its runtime info itself)."""
 
     priority = 'VERY_HIGH'
 
 
 @HOOKS.register_module()
-class VisualizationHook(_NoOpHook):
+class VisualizationHook(Hook):
     """Accepted for mmpretrain configs; drawing predictions is not implemented (the
-    pictures are ``minicls.tools.plot_curves`` and ``minicls.tools.confusion_matrix``)."""
+    pictures are ``minicls.tools.plot_curves`` and ``minicls.tools.confusion_matrix``).
+    Its arguments (``enable``, ``interval``, ...) are accepted and not used, as mmpretrain's
+    hook hands any extra ones on to its visualizer."""
 
     priority = 'LOWEST'
+
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs

@@ -14,6 +14,7 @@ with ``lr = base_lr * lr_mult`` and ``weight_decay = base_wd * decay_mult``.
 import math
 
 from minicls.backend import get_array_module
+from minicls.config.errors import ConfigError, ConfigKeyError, check_keys
 from minicls.registry import OPTIMIZERS
 
 PARAMWISE_KEYS = ('bias_lr_mult', 'bias_decay_mult', 'norm_decay_mult', 'flat_decay_mult',
@@ -33,7 +34,7 @@ class OptimWrapper:
         self.optimizer = optimizer
         self.clip_grad = dict(clip_grad) if clip_grad else None
         if self.clip_grad is not None and 'max_norm' not in self.clip_grad:
-            raise KeyError("clip_grad needs 'max_norm', e.g. clip_grad=dict(max_norm=5.0)")
+            raise ConfigKeyError("clip_grad needs 'max_norm', e.g. clip_grad=dict(max_norm=5.0)")
 
     @property
     def param_groups(self):
@@ -93,9 +94,7 @@ def _is_norm(module):
 
 def _paramwise_groups(model, base, paramwise_cfg):
     """One param group per parameter, with the multipliers of ``paramwise_cfg`` applied."""
-    unknown = set(paramwise_cfg) - set(PARAMWISE_KEYS)
-    if unknown:
-        raise KeyError(f'unknown paramwise_cfg keys {sorted(unknown)}; known: {PARAMWISE_KEYS}')
+    check_keys(paramwise_cfg, PARAMWISE_KEYS, 'optim_wrapper.paramwise_cfg')
     custom = paramwise_cfg.get('custom_keys', {})
     base_lr, base_wd = base.get('lr'), base.get('weight_decay', 0)
     groups, seen = [], set()
@@ -137,21 +136,21 @@ def build_optim_wrapper(model, cfg):
             clip_grad=None, type='OptimWrapper')``.
     """
     cfg = dict(cfg)
+    check_keys(cfg, ('type', 'optimizer', 'paramwise_cfg', 'clip_grad', 'accumulative_counts',
+                     'loss_scale'), 'optim_wrapper')
     kind = cfg.pop('type', 'OptimWrapper')
     if kind not in ('OptimWrapper', 'AmpOptimWrapper'):
-        raise KeyError(f'unknown optim_wrapper type {kind!r}; minicls has OptimWrapper')
+        raise ConfigKeyError(f'unknown optim_wrapper type {kind!r}; minicls has OptimWrapper')
     cfg.pop('loss_scale', None)  # AmpOptimWrapper option: minicls trains in float32
     if 'optimizer' not in cfg:
-        raise KeyError("optim_wrapper needs an 'optimizer' entry, e.g. "
+        raise ConfigKeyError("optim_wrapper needs an 'optimizer' entry, e.g. "
                        "optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9))")
     opt_cfg = dict(cfg.pop('optimizer'))
     paramwise_cfg = cfg.pop('paramwise_cfg', None)
     clip_grad = cfg.pop('clip_grad', None)
     if cfg.pop('accumulative_counts', 1) != 1:
-        raise ValueError('minicls does not accumulate gradients over iterations; '
+        raise ConfigError('minicls does not accumulate gradients over iterations; '
                          'remove accumulative_counts (or set it to 1)')
-    if cfg:
-        raise KeyError(f'unknown optim_wrapper keys {sorted(cfg)}')
     if paramwise_cfg:
         params = _paramwise_groups(model, opt_cfg, dict(paramwise_cfg))
     else:

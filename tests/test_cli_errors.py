@@ -1,0 +1,127 @@
+"""What the command lines say about a user's mistakes: one line on stderr, exit code 2, no
+traceback (``minicls/cli.py``); ``--debug`` / ``MINICLS_DEBUG=1`` show the traceback; bugs
+keep theirs. Also ``--help`` and ``python -m minicls``."""
+import argparse
+
+import pytest
+
+from minicls import cli
+from minicls import predict as predict_cli
+from minicls import test as test_cli
+from minicls import train as train_cli
+from minicls.config.errors import ConfigKeyError
+from minicls.tools import confusion_matrix, plot_curves
+
+from test_cli import config  # noqa: F401  (the tiny folder config, a fixture)
+
+
+def _one_line_error(capsys):
+    """The error line (log lines may come before it)."""
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err, err
+    lines = [line for line in err.splitlines() if line.startswith('error: ')]
+    assert len(lines) == 1 and err.splitlines()[-1] == lines[0], err
+    return lines[0]
+
+
+@pytest.mark.parametrize('options, says', [
+    (['train_cfg.max_epoch=1'], "train_cfg has no key 'max_epoch'. Did you mean 'max_epochs'?"),
+    (['default_hooks.checkpoint.intervl=2'],
+     "default_hooks.checkpoint: CheckpointHook has no argument 'intervl'. Did you mean "
+     "'interval'?"),
+    (['train_cfg.max_epochs=abc'], "train_cfg.max_epochs='abc': train_cfg.max_epochs must be "
+                                   'an integer (the config has 2)'),
+    (['train_cfg.max_epochs=2.5'], 'train_cfg.max_epochs must be an integer'),
+    (['optim_wrapper.optimizer.lr=1e-x'], 'optimizer.lr must be a number such as 0.1 or 1e-3'),
+    (['val_cfg.fp16=True'], "val_cfg has no key 'fp16'"),
+    (['train_dataloader.batchsize=2'],
+     "train_dataloader has no key 'batchsize'. Did you mean 'batch_size'?"),
+    (['model.backbone.type=ResNet_CIFAR10'],
+     "'ResNet_CIFAR10' is not in the model registry. Did you mean 'ResNet_CIFAR'"),
+    (['param_scheduler.milestone=[1]'],
+     "param_scheduler MultiStepLR has no argument 'milestone'. Did you mean 'milestones'?"),
+])
+def test_config_mistakes_are_one_line_and_exit_code_2(config, tmp_path, capsys, options, says):
+    argv = [str(config), '--work-dir', str(tmp_path), '--cfg-options'] + options
+    assert train_cli.main(argv) == 2
+    assert says in _one_line_error(capsys)
+
+
+def test_missing_files_are_one_line_errors(config, tmp_path, capsys):
+    assert train_cli.main(['no_such_config']) == 2
+    assert 'Shipped configs: ' in _one_line_error(capsys)
+    assert test_cli.main([str(config), str(tmp_path / 'nope.npz')]) == 2
+    assert f"checkpoint not found: {tmp_path / 'nope.npz'}" in _one_line_error(capsys)
+    not_a_ckpt = tmp_path / 'junk.npz'
+    not_a_ckpt.write_bytes(b'not a zip file')
+    assert test_cli.main([str(not_a_ckpt)]) == 2
+    assert 'cannot read checkpoint' in _one_line_error(capsys)
+    text = tmp_path / 'notes.png'
+    text.write_text('not an image')
+    from minicls.apis import get_model
+    from minicls.engine.checkpoint import save_checkpoint
+    weights = get_model(str(config)).state_dict()   # weights, but no config in meta
+    ckpt = save_checkpoint(dict(state_dict=weights, meta={}), str(tmp_path / 'w.npz'))
+    assert predict_cli.main([str(text), '--config', str(config), '--checkpoint', ckpt]) == 2
+    assert 'Cannot read image file' in _one_line_error(capsys)
+    assert predict_cli.main([str(text), '--checkpoint', ckpt]) == 2
+    assert 'holds no config (meta["cfg"]): give the config file as well' in \
+        _one_line_error(capsys)
+    bad = tmp_path / 'bad.py'
+    bad.write_text('model = dict(\n')
+    assert train_cli.main([str(bad)]) == 2
+    assert f"error: {bad}, line 1: '(' was never closed" in _one_line_error(capsys)
+    assert plot_curves.main([str(tmp_path / 'nowhere')]) == 2
+    assert 'no scalars.json' in _one_line_error(capsys)
+    assert confusion_matrix.main([str(tmp_path / 'nowhere.json')]) == 2
+    _one_line_error(capsys)
+
+
+def test_debug_shows_the_traceback(config, tmp_path, monkeypatch):
+    argv = [str(config), '--work-dir', str(tmp_path), '--cfg-options', 'train_cfg.max_epoch=1']
+    with pytest.raises(ConfigKeyError, match='max_epoch'):
+        train_cli.main(argv + ['--debug'])
+    monkeypatch.setenv('MINICLS_DEBUG', '1')
+    with pytest.raises(ConfigKeyError, match='max_epoch'):
+        train_cli.main(argv)
+
+
+def test_bugs_keep_their_traceback():
+    @cli.command_line
+    def broken(argv):
+        return {}['x'] if argv else 1 / 0   # a plain KeyError / ZeroDivisionError: a bug
+
+    with pytest.raises(ZeroDivisionError):
+        broken([])
+    with pytest.raises(KeyError):
+        broken(['a'])
+
+
+@pytest.mark.parametrize('module', [train_cli, test_cli, predict_cli])
+def test_help_lists_configs_and_examples_and_explains_every_option(module, monkeypatch,
+                                                                   capsys):
+    parsers = []
+
+    def spy(*args, **kwargs):
+        parsers.append(cli.make_parser(*args, **kwargs))
+        return parsers[-1]
+    monkeypatch.setattr(module, 'make_parser', spy)
+    with pytest.raises(SystemExit) as info:
+        module.main(['--help'])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert 'examples:' in out and f'python -m minicls.{module.__name__.split(".")[-1]}' in out
+    if module is not predict_cli:
+        assert 'cpu/resnet_small_cpu_cifar10' in out and 'quickstart/mnist_quickstart' in out
+    actions = [a for a in parsers[0]._actions if not isinstance(a, argparse._HelpAction)]
+    assert actions and all(a.help for a in actions), [a.dest for a in actions if not a.help]
+
+
+def test_python_m_minicls_lists_the_commands(capsys):
+    from minicls.__main__ import main
+    assert main() == 0
+    out = capsys.readouterr().out
+    for command in ('minicls.train', 'minicls.test', 'minicls.predict',
+                    'minicls.tools.confusion_matrix', 'minicls.tools.plot_curves'):
+        assert f'python -m {command}' in out
+    assert 'resnet_small_cpu_cifar10' in out
