@@ -74,9 +74,13 @@ def main(argv=None):
     except FileNotFoundError as err:
         raise SystemExit(f'error: {err}') from None
     cfg = merge_args(Config.fromfile(path), args)
+    from minicls.engine import CheckpointError
     from minicls.engine.runner import Runner
     runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except CheckpointError as err:  # a missing or damaged checkpoint: say so, no traceback
+        raise SystemExit(f'error: {err}') from None
     return 130 if runner.interrupted else 0
 
 

@@ -30,6 +30,7 @@ from minicls.backend import parse_device
 from minicls.config import Config
 from minicls.registry import HOOKS, METRICS, MODELS
 
+from .checkpoint import remove_stale_temp_files
 from .hooks.hook import get_priority
 from .logger import LogBuffer, ScalarWriter, get_logger
 from .optim import build_optim_wrapper
@@ -105,6 +106,8 @@ class Runner(CheckpointMixin):
         self.eta_seconds = 0.0
         self.interrupted = False
         self._stop_requested = False
+        self._quit_now = False  # a second Ctrl-C: stop without saving
+        self._val_pending = False  # inside validation (a Ctrl-C there is saved with it)
         self._loaders = {}
         self.dataset_meta = None
         self.hooks = []
@@ -221,6 +224,7 @@ class Runner(CheckpointMixin):
     def train(self):
         """Train for ``train_cfg.max_epochs`` epochs; returns the model."""
         self._start_logs('train')
+        remove_stale_temp_files(self.work_dir, self.logger)  # left by a run killed mid-save
         train_cfg = dict(self.cfg.get('train_cfg') or {})
         if not train_cfg.get('by_epoch', True):
             raise NotImplementedError('minicls trains by epoch: use train_cfg=dict(by_epoch=True, '
@@ -247,6 +251,7 @@ class Runner(CheckpointMixin):
         self.call_hook('before_run')
         self.call_hook('before_train')
         try:
+            self._redo_interrupted_val(do_val)  # resumed from a Ctrl-C in validation
             while self.epoch < self.max_epochs:
                 self._train_epoch()
                 self.epoch += 1
@@ -333,6 +338,7 @@ class Runner(CheckpointMixin):
             loader.set_epoch(0)
         self.call_hook(f'before_{mode}_epoch')
         self.model.eval()
+        self._val_pending = mode == 'val'
         with minicls.no_grad():
             for batch_idx, batch in enumerate(loader):
                 self.call_hook(f'before_{mode}_iter', batch_idx=batch_idx, data_batch=batch)
@@ -343,6 +349,7 @@ class Runner(CheckpointMixin):
                                outputs=outputs)
                 if self._stop_requested:
                     raise KeyboardInterrupt
+        self._val_pending = False
         self.model.train()
         metrics = evaluator.evaluate()
         self.call_hook(f'after_{mode}_epoch', metrics=metrics)
