@@ -16,7 +16,6 @@ import json
 import os
 import re
 import uuid
-import zipfile
 
 import numpy as np
 
@@ -151,7 +150,7 @@ def load_checkpoint(path, map_location=None):
             arrays = {name: data[name] for name in data.files if name != HEADER}
     except CheckpointError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+    except Exception as err:  # BadZipFile, a bad CRC, odd header fields...: a damaged file
         raise CheckpointError(
             f'cannot read checkpoint {path}: the file is truncated or corrupt '
             f'({type(err).__name__}: {err}). Was it copied completely? Delete it and use an '

@@ -223,6 +223,7 @@ class Runner(CheckpointMixin):
     # -- training ------------------------------------------------------------------------------
     def train(self):
         """Train for ``train_cfg.max_epochs`` epochs; returns the model."""
+        resume_from = self._resume_path()  # first: a bad last_checkpoint stops before any write
         self._start_logs('train')
         remove_stale_temp_files(self.work_dir, self.logger)  # left by a run killed mid-save
         train_cfg = dict(self.cfg.get('train_cfg') or {})
@@ -240,7 +241,6 @@ class Runner(CheckpointMixin):
         self.param_schedulers = build_param_schedulers(
             _to_dict(self.cfg.get('param_scheduler')), self.optim_wrapper, len(loader),
             self.max_epochs, self.max_iters)
-        resume_from = self._resume_path()
         if resume_from:
             self.load_checkpoint(resume_from, resume=True)
         elif self.cfg.get('load_from'):

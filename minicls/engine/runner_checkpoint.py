@@ -23,13 +23,17 @@ class CheckpointMixin:
     """Checkpoint methods of ``Runner`` (they use its model, optimizer, schedulers, logger)."""
 
     def _resume_path(self):
+        """The checkpoint to resume from (None: start from scratch); a missing file or a
+        bad ``last_checkpoint`` raises a CheckpointError before anything is written."""
         resume, load_from = self.cfg.get('resume'), self.cfg.get('load_from')
         if not resume:
             return None
-        if isinstance(resume, str):
-            return resume
-        if load_from:  # mmengine: resume=True with load_from resumes from that file
-            return load_from
+        if isinstance(resume, str) or load_from:  # mmengine: resume=True resumes load_from
+            path = resume if isinstance(resume, str) else load_from
+            if not osp.isfile(path):
+                raise CheckpointError(f'cannot resume: {path} does not exist. '
+                                      + self._listing())
+            return path
         pointer = osp.join(self.work_dir, 'last_checkpoint')
         if not osp.isfile(pointer):
             if _checkpoints_in(self.work_dir):  # starting over would overwrite them
@@ -47,13 +51,15 @@ class CheckpointMixin:
         return path
 
     def _no_resume_point(self, pointer, problem):
+        return (f'cannot resume: {pointer} {problem}. {self._listing()} Resume from one '
+                'explicitly with `python -m minicls.train CONFIG --resume PATH` (resume=PATH '
+                'in a config), or start from scratch with resume=False (or another work dir). '
+                'Nothing was changed on disk.')
+
+    def _listing(self):
         found = _checkpoints_in(self.work_dir)
-        listing = (f'The checkpoints in {self.work_dir} are: {", ".join(found)}.' if found
-                   else f'There is no checkpoint in {self.work_dir}.')
-        return (f'cannot resume: {pointer} {problem}. {listing} Resume from one explicitly '
-                'with `python -m minicls.train CONFIG --resume PATH` (resume=PATH in a config), '
-                'or start from scratch with resume=False (or another work dir). Nothing was '
-                'changed on disk.')
+        return (f'The checkpoints in {self.work_dir} are: {", ".join(found)}.' if found
+                else f'There is no checkpoint in {self.work_dir}.')
 
     # -- checkpoints ---------------------------------------------------------------------------
     def save_checkpoint(self, path, save_optimizer=True, save_param_scheduler=True,
@@ -171,21 +177,25 @@ class CheckpointMixin:
 
     def _save_interrupted(self):
         self.interrupted = True
-        if self._quit_now:
-            pointer = osp.join(self.work_dir, 'last_checkpoint')
-            last = open(pointer, encoding='utf-8').read().strip() if osp.isfile(pointer) \
-                else None
-            self.logger.warning(
-                'Second Ctrl-C: quit at once without saving (the iteration was half done). '
-                + (f'`--resume` goes on from {last}.' if last else
-                   'No checkpoint was saved in this work dir yet.'))
-            return
-        epoch, batch = self._position
-        path = osp.join(self.work_dir, f'iter_{self.iter}.npz')
-        self.save_checkpoint(path)
-        where = 'during the validation' if self._val_pending else f'after {batch} iterations'
-        self.logger.info(f'Interrupted in epoch {epoch + 1} {where}: saved {path}. Continue '
-                         'with `python -m minicls.train CONFIG --resume` (same work dir).')
+        if not self._quit_now:
+            epoch, batch = self._position
+            path = osp.join(self.work_dir, f'iter_{self.iter}.npz')
+            try:
+                self.save_checkpoint(path)
+            except KeyboardInterrupt:  # a second Ctrl-C while saving (the file stays whole)
+                pass
+            else:
+                where = ('during the validation' if self._val_pending
+                         else f'after {batch} iterations')
+                self.logger.info(f'Interrupted in epoch {epoch + 1} {where}: saved {path}. '
+                                 'Continue with `python -m minicls.train CONFIG --resume` '
+                                 '(same work dir).')
+                return
+        pointer = osp.join(self.work_dir, 'last_checkpoint')
+        last = open(pointer, encoding='utf-8').read().strip() if osp.isfile(pointer) else None
+        self.logger.warning('Second Ctrl-C: quit at once without saving. ' + (
+            f'`--resume` goes on from {last}.' if last else
+            'No checkpoint was saved in this work dir yet.'))
 
 
 def _check_resumable(checkpoint, path):
