@@ -140,7 +140,7 @@ def load_checkpoint(path, map_location=None):
     if str(path).endswith(('.pth', '.pt')):
         raise CheckpointError(_pytorch_file(path))
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with open(path, 'rb') as f, np.load(f, allow_pickle=False) as data:
             if HEADER not in data.files:
                 if any(name.endswith('data.pkl') for name in data.files):
                     raise CheckpointError(_pytorch_file(path))

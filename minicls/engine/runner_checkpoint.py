@@ -34,21 +34,27 @@ class CheckpointMixin:
                 raise CheckpointError(f'cannot resume: {path} does not exist. '
                                       + self._listing())
             return path
-        pointer = osp.join(self.work_dir, 'last_checkpoint')
-        if not osp.isfile(pointer):
+        pointer, path = osp.join(self.work_dir, 'last_checkpoint'), self._read_pointer()
+        if path is None:
             if _checkpoints_in(self.work_dir):  # starting over would overwrite them
                 raise CheckpointError(self._no_resume_point(pointer, 'does not exist'))
             self.logger.warning(f'resume=True but {pointer} does not exist and the work dir '
                                 'holds no checkpoint: starting from scratch')
             return None
-        with open(pointer, encoding='utf-8') as f:
-            path = f.read().strip()
         if not path:
             raise CheckpointError(self._no_resume_point(pointer, 'is empty'))
         if not osp.isfile(path):
             raise CheckpointError(self._no_resume_point(
                 pointer, f'points to {path}, which does not exist'))
         return path
+
+    def _read_pointer(self):
+        """What ``<work_dir>/last_checkpoint`` names ('' when empty, None when absent)."""
+        pointer = osp.join(self.work_dir, 'last_checkpoint')
+        if not osp.isfile(pointer):
+            return None
+        with open(pointer, encoding='utf-8') as f:
+            return f.read().strip()
 
     def _no_resume_point(self, pointer, problem):
         return (f'cannot resume: {pointer} {problem}. {self._listing()} Resume from one '
@@ -112,8 +118,12 @@ class CheckpointMixin:
             self.model.load_state_dict(state, strict=bool(strict))
             self.logger.info(f'Load checkpoint from {path}')
             return None
-        checkpoint = load_checkpoint(path)
-        _check_resumable(checkpoint, path)
+        try:
+            checkpoint = load_checkpoint(path)
+            _check_resumable(checkpoint, path)
+        except CheckpointError as err:
+            raise CheckpointError(f'{err} {self._listing()} Resume from another with '
+                                  '`--resume PATH`.') from err
         self.model.load_state_dict(checkpoint['state_dict'])
         meta, hub = checkpoint['meta'], dict(checkpoint.get('message_hub', {}))
         if 'optimizer' in checkpoint and self.optim_wrapper is not None:
@@ -191,8 +201,7 @@ class CheckpointMixin:
                                  'Continue with `python -m minicls.train CONFIG --resume` '
                                  '(same work dir).')
                 return
-        pointer = osp.join(self.work_dir, 'last_checkpoint')
-        last = open(pointer, encoding='utf-8').read().strip() if osp.isfile(pointer) else None
+        last = self._read_pointer()
         self.logger.warning('Second Ctrl-C: quit at once without saving. ' + (
             f'`--resume` goes on from {last}.' if last else
             'No checkpoint was saved in this work dir yet.'))
