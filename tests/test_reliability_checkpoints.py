@@ -48,9 +48,9 @@ def train(work, *options, resume=None):
     return train_cli.main(cli_args(work, *options, resume=resume))
 
 
-def make_runner(work, hooks=(), max_epochs=3, resume=False):
-    args = train_cli.parse_args(cli_args(work, f'train_cfg.max_epochs={max_epochs}',
-                                         resume=resume or None))
+def make_runner(work, hooks=(), max_epochs=3):
+    """A Runner for the shrunk quickstart with ``hooks`` as custom_hooks."""
+    args = train_cli.parse_args(cli_args(work, f'train_cfg.max_epochs={max_epochs}'))
     cfg = train_cli.merge_args(Config.fromfile(QUICKSTART), args)
     cfg.custom_hooks = list(hooks)
     return Runner.from_cfg(cfg)
@@ -309,8 +309,7 @@ def test_max_keep_ckpts_leaves_other_runs_newer_checkpoints(reference, tmp_path)
     work = tmp_path / 'work'
     work.mkdir()
     (work / 'epoch_7.npz').write_bytes(b'another run')
-    runner = make_runner(work, max_epochs=3)
-    runner.train()
+    make_runner(work).train()
     assert sorted(p.name for p in work.glob('epoch_*.npz')) == [
         'epoch_2.npz', 'epoch_3.npz', 'epoch_7.npz']
 
