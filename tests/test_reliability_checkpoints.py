@@ -286,7 +286,7 @@ def test_second_ctrl_c_quits_without_saving(reference, tmp_path, second):
 def test_ctrl_c_during_validation_is_validated_again_on_resume(reference, tmp_path):
     """Ctrl-C in epoch 2's validation: iter_8.npz is saved; the resumed run validates epoch 2
     again (its score and best checkpoint as in the uninterrupted run), then drops iter_8.npz
-    once epoch_3.npz replaces it as the resume point."""
+    once epoch_3.npz replaces it as the resume point, and epoch_1.npz (max_keep_ckpts=2)."""
     work = tmp_path / 'work'
     runner = make_runner(work, [dict(type='SigintHook', at=[('before_val_iter', 8)])])
     runner.train()
@@ -301,6 +301,8 @@ def test_ctrl_c_during_validation_is_validated_again_on_resume(reference, tmp_pa
     assert same_weights(work / best[0], reference / best[0])
     assert not (work / 'iter_8.npz').exists()
     assert 'Removed iter_8.npz' in log_text(work)
+    # max_keep_ckpts=2 (quickstart) counted epoch_1.npz, saved before the resume
+    assert sorted(p.name for p in work.glob('epoch_*.npz')) == ['epoch_2.npz', 'epoch_3.npz']
     assert same_weights(work / 'epoch_3.npz', reference / 'epoch_3.npz')
 
 
