@@ -9,22 +9,26 @@ JSON an array is written ``{"__array__": "arr_3"}``.
 Loading uses ``numpy.load(..., allow_pickle=False)``: opening a checkpoint can never run code,
 unlike ``torch.load`` on an untrusted ``.pth`` file. Writing goes to a temporary file in the
 same folder that is then renamed over the target (``os.replace`` is atomic), so a crash or a
-Ctrl-C while saving never leaves a half-written checkpoint behind.
+Ctrl-C while saving never leaves a half-written checkpoint behind (:func:`atomic_write`; a
+crash can leave its ``.tmp_*`` file, which :func:`remove_stale_temp_files` deletes later).
 """
 import json
 import logging
 import os
-import tempfile
-import zipfile
+import re
+import uuid
 
 import numpy as np
 
 from minicls.backend import to_numpy
 
-__all__ = ['save_checkpoint', 'load_checkpoint', 'CheckpointError', 'load_state_dict']
+__all__ = ['save_checkpoint', 'load_checkpoint', 'CheckpointError', 'load_state_dict',
+           'atomic_write', 'remove_stale_temp_files']
 
 HEADER = '__header__'
 FORMAT = 'minicls-checkpoint-v1'
+# the temp files of atomic_write, and those of older minicls versions (tempfile.mkstemp)
+TEMP_FILE = re.compile(r'\.tmp_([0-9a-f]{12}_.+|[a-z0-9_]{8}\.npz)')
 
 
 class CheckpointError(RuntimeError):
@@ -75,17 +79,22 @@ def _decode(obj, arrays):
     return obj
 
 
-def save_checkpoint(checkpoint, path):
-    """Write ``checkpoint`` (nested dicts/lists/arrays/numbers) to ``path`` atomically."""
-    arrays = {}
-    header = {'format': FORMAT, 'content': _encode(checkpoint, arrays)}
-    arrays[HEADER] = np.frombuffer(json.dumps(header).encode('utf-8'), dtype=np.uint8)
-    folder = os.path.dirname(os.path.abspath(path))
+def atomic_write(path, write):
+    """Create or replace the file ``path`` with what ``write(f)`` writes to the binary file
+    ``f``, so that ``path`` is always the old file or the whole new one, never a part.
+
+    It writes a temporary file ``.tmp_<random>_<name>`` in the same folder, flushes it to
+    disk and renames it over ``path`` (``os.replace`` is atomic). On an error the temporary
+    file is removed; only a hard kill (``kill -9``, power loss) can leave it behind.
+    The file gets the usual permissions (0o666 minus the umask), like ``open(path, 'w')``.
+    """
+    folder, name = os.path.split(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp_', suffix='.npz', dir=folder)
+    tmp = os.path.join(folder, f'.tmp_{uuid.uuid4().hex[:12]}_{name}')
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_BINARY', 0), 0o666)
     try:
         with os.fdopen(fd, 'wb') as f:
-            np.savez(f, **arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -96,36 +105,87 @@ def save_checkpoint(checkpoint, path):
     return path
 
 
+def remove_stale_temp_files(folder, logger=None):
+    """Delete the ``.tmp_*`` files that :func:`atomic_write` leaves when a run is killed while
+    writing; returns their names. Only names of that exact form are touched."""
+    if not os.path.isdir(folder):
+        return []
+    removed = sorted(name for name in os.listdir(folder) if TEMP_FILE.fullmatch(name)
+                     and os.path.isfile(os.path.join(folder, name)))
+    for name in removed:
+        os.remove(os.path.join(folder, name))
+    if removed and logger is not None:
+        logger.info(f'Removed {len(removed)} temporary file(s) left in {folder} by an '
+                    f'interrupted save: {", ".join(removed)}')
+    return removed
+
+
+def save_checkpoint(checkpoint, path):
+    """Write ``checkpoint`` (nested dicts/lists/arrays/numbers) to ``path`` atomically."""
+    arrays = {}
+    header = {'format': FORMAT, 'content': _encode(checkpoint, arrays)}
+    arrays[HEADER] = np.frombuffer(json.dumps(header).encode('utf-8'), dtype=np.uint8)
+    return atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
 def load_checkpoint(path, map_location=None):
     """Read a checkpoint written by :func:`save_checkpoint` (arrays come back as NumPy).
 
     Raises:
         FileNotFoundError: no such file.
-        CheckpointError: the file is truncated, corrupt, or not a minicls checkpoint.
+        CheckpointError: the file is truncated, corrupt, a PyTorch file, or not a minicls
+            checkpoint; the message names the file and what is wrong with it.
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint not found: {path}')
+    if str(path).endswith(('.pth', '.pt')):
+        raise CheckpointError(_pytorch_file(path))
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with open(path, 'rb') as f, np.load(f, allow_pickle=False) as data:
             if HEADER not in data.files:
+                if any(name.endswith('data.pkl') for name in data.files):
+                    raise CheckpointError(_pytorch_file(path))
                 raise CheckpointError(
                     f'{path} is a .npz file but not a minicls checkpoint (no {HEADER} entry)')
-            header = json.loads(bytes(data[HEADER]).decode('utf-8'))
+            text = bytes(data[HEADER])
             arrays = {name: data[name] for name in data.files if name != HEADER}
     except CheckpointError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError,
-            json.JSONDecodeError) as err:
-        hint = (' It looks like a PyTorch file: load weights from it with '
-                'minicls.models.utils.torch_weights.load_pth_state_dict.'
-                if str(path).endswith(('.pth', '.pt')) else '')
+    except Exception as err:  # BadZipFile, a bad CRC, odd header fields...: a damaged file
         raise CheckpointError(
             f'cannot read checkpoint {path}: the file is truncated or corrupt '
             f'({type(err).__name__}: {err}). Was it copied completely? Delete it and use an '
-            f'earlier checkpoint.{hint}') from err
-    if header.get('format') != FORMAT:
-        raise CheckpointError(f'{path}: unknown checkpoint format {header.get("format")!r}')
-    return _decode(header['content'], arrays)
+            'earlier checkpoint.') from err
+    try:
+        header = json.loads(text.decode('utf-8'))
+    except ValueError as err:  # UnicodeDecodeError, json.JSONDecodeError
+        raise CheckpointError(f'checkpoint {path} is corrupt: its {HEADER} entry is not valid '
+                              f'JSON ({err}). Use an earlier checkpoint.') from err
+    if not isinstance(header, dict) or header.get('format') != FORMAT:
+        found = header.get('format') if isinstance(header, dict) else type(header).__name__
+        raise CheckpointError(f'{path}: unknown checkpoint format {found!r} '
+                              f'(expected {FORMAT!r})')
+    if 'content' not in header:
+        raise CheckpointError(f'checkpoint {path} is corrupt: its {HEADER} has no "content"')
+    try:
+        return _decode(header['content'], arrays)
+    except KeyError as err:
+        raise CheckpointError(
+            f'checkpoint {path} is corrupt: its {HEADER} refers to the array {err}, which the '
+            f'file does not hold (it holds {len(arrays)} arrays). Use an earlier '
+            'checkpoint.') from err
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f'checkpoint {path} is corrupt: its {HEADER} is malformed '
+                              f'({type(err).__name__}: {err})') from err
+
+
+def _pytorch_file(path):
+    return (f'{path} is a PyTorch file, not a minicls checkpoint, so training cannot resume '
+            'from it (resuming needs the optimizer and schedule state that minicls saves). '
+            f"To start from its weights use load_from='{path}' (on the command line: "
+            f'--cfg-options load_from={path}), or to load the backbone only: '
+            f"model.backbone.init_cfg=dict(type='Pretrained', checkpoint='{path}', "
+            "prefix='backbone').")
 
 
 def load_state_dict(module, state_dict, strict=False, logger=None, source='the checkpoint'):

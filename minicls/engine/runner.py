@@ -32,6 +32,7 @@ from minicls.config.errors import ConfigError, ConfigKeyError
 from minicls.datasets.checks import check_datasets
 from minicls.registry import HOOKS, METRICS, MODELS
 
+from .checkpoint import remove_stale_temp_files
 from .hooks.hook import get_priority
 from .logger import LogBuffer, ScalarWriter, get_logger
 from .optim import build_optim_wrapper
@@ -129,6 +130,8 @@ class Runner(CheckpointMixin):
         self.eta_seconds = 0.0
         self.interrupted = False
         self._stop_requested = False
+        self._quit_now = False  # a second Ctrl-C: stop without saving
+        self._val_pending = False  # inside validation (a Ctrl-C there is saved with it)
         self._loaders = {}
         self.dataset_meta = None
         self.hooks = []
@@ -249,7 +252,9 @@ class Runner(CheckpointMixin):
     # -- training ------------------------------------------------------------------------------
     def train(self):
         """Train for ``train_cfg.max_epochs`` epochs; returns the model."""
+        resume_from = self._resume_path()  # first: a bad last_checkpoint stops before any write
         self._start_logs('train')
+        remove_stale_temp_files(self.work_dir, self.logger)  # left by a run killed mid-save
         train_cfg = dict(self.cfg.get('train_cfg') or {})
         if not train_cfg.get('by_epoch', True):
             raise NotImplementedError('minicls trains by epoch: use train_cfg=dict(by_epoch=True, '
@@ -269,7 +274,6 @@ class Runner(CheckpointMixin):
         self.param_schedulers = build_param_schedulers(
             _to_dict(self.cfg.get('param_scheduler')), self.optim_wrapper, len(loader),
             self.max_epochs, self.max_iters)
-        resume_from = self._resume_path()
         if resume_from:
             self.load_checkpoint(resume_from, resume=True)
         elif self.cfg.get('load_from'):
@@ -280,6 +284,7 @@ class Runner(CheckpointMixin):
         self.call_hook('before_run')
         self.call_hook('before_train')
         try:
+            self._redo_interrupted_val(do_val)  # resumed from a Ctrl-C in validation
             while self.epoch < self.max_epochs:
                 self._train_epoch()
                 self.epoch += 1
@@ -366,6 +371,7 @@ class Runner(CheckpointMixin):
             loader.set_epoch(0)
         self.call_hook(f'before_{mode}_epoch')
         self.model.eval()
+        self._val_pending = mode == 'val'
         with minicls.no_grad():
             for batch_idx, batch in enumerate(loader):
                 self.call_hook(f'before_{mode}_iter', batch_idx=batch_idx, data_batch=batch)
@@ -376,6 +382,7 @@ class Runner(CheckpointMixin):
                                outputs=outputs)
                 if self._stop_requested:
                     raise KeyboardInterrupt
+        self._val_pending = False
         self.model.train()
         metrics = evaluator.evaluate()
         self.call_hook(f'after_{mode}_epoch', metrics=metrics)

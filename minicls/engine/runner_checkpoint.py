@@ -4,8 +4,10 @@ A checkpoint holds what an exact resume needs: model weights, optimizer and sche
 the counters (epoch, iteration, position in the epoch), the data loader's seed and every random
 generator, plus meta (config text, class names, version). ``Runner`` inherits these methods.
 """
+import os
 import os.path as osp
 import random
+import re
 import signal
 import threading
 import time
@@ -14,26 +16,56 @@ import numpy as np
 
 import minicls
 
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, atomic_write, load_checkpoint, save_checkpoint
 
 
 class CheckpointMixin:
     """Checkpoint methods of ``Runner`` (they use its model, optimizer, schedulers, logger)."""
 
     def _resume_path(self):
+        """The checkpoint to resume from (None: start from scratch); a missing file or a
+        bad ``last_checkpoint`` raises a CheckpointError before anything is written."""
         resume, load_from = self.cfg.get('resume'), self.cfg.get('load_from')
         if not resume:
             return None
-        if isinstance(resume, str):
-            return resume
-        if load_from:  # mmengine: resume=True with load_from resumes from that file
-            return load_from
+        if isinstance(resume, str) or load_from:  # mmengine: resume=True resumes load_from
+            path = resume if isinstance(resume, str) else load_from
+            if not osp.isfile(path):
+                raise CheckpointError(f'cannot resume: {path} does not exist. '
+                                      + self._listing())
+            return path
+        pointer, path = osp.join(self.work_dir, 'last_checkpoint'), self._read_pointer()
+        if path is None:
+            if _checkpoints_in(self.work_dir):  # starting over would overwrite them
+                raise CheckpointError(self._no_resume_point(pointer, 'does not exist'))
+            self.logger.warning(f'resume=True but {pointer} does not exist and the work dir '
+                                'holds no checkpoint: starting from scratch')
+            return None
+        if not path:
+            raise CheckpointError(self._no_resume_point(pointer, 'is empty'))
+        if not osp.isfile(path):
+            raise CheckpointError(self._no_resume_point(
+                pointer, f'points to {path}, which does not exist'))
+        return path
+
+    def _read_pointer(self):
+        """What ``<work_dir>/last_checkpoint`` names ('' when empty, None when absent)."""
         pointer = osp.join(self.work_dir, 'last_checkpoint')
         if not osp.isfile(pointer):
-            self.logger.info(f'resume=True but {pointer} does not exist: starting from scratch')
             return None
         with open(pointer, encoding='utf-8') as f:
             return f.read().strip()
+
+    def _no_resume_point(self, pointer, problem):
+        return (f'cannot resume: {pointer} {problem}. {self._listing()} Resume from one '
+                'explicitly with `python -m minicls.train CONFIG --resume PATH` (resume=PATH '
+                'in a config), or start from scratch with resume=False (or another work dir). '
+                'Nothing was changed on disk.')
+
+    def _listing(self):
+        found = _checkpoints_in(self.work_dir)
+        return (f'The checkpoints in {self.work_dir} are: {", ".join(found)}.' if found
+                else f'There is no checkpoint in {self.work_dir}.')
 
     # -- checkpoints ---------------------------------------------------------------------------
     def save_checkpoint(self, path, save_optimizer=True, save_param_scheduler=True,
@@ -46,7 +78,8 @@ class CheckpointMixin:
                     cfg=self.cfg.pretty_text, experiment_name=f'{self.experiment_stem}_'
                     f'{self.timestamp}', time=time.strftime('%Y%m%d_%H%M%S'),
                     minicls_version=minicls.__version__,
-                    dataset_meta=_plain_meta(self.dataset_meta))
+                    dataset_meta=_plain_meta(self.dataset_meta),
+                    val_pending=self._val_pending)  # Ctrl-C in validation: resume redoes it
         hub = dict(self.message_hub)
         hub.update(rng_state=minicls.get_rng_state(), numpy_rng_state=np.random.get_state(),
                    python_rng_state=random.getstate(),
@@ -60,9 +93,21 @@ class CheckpointMixin:
         self.call_hook('before_save_checkpoint', checkpoint=checkpoint)
         save_checkpoint(checkpoint, path)
         if update_last:
-            with open(osp.join(self.work_dir, 'last_checkpoint'), 'w', encoding='utf-8') as f:
-                f.write(osp.abspath(path))
+            pointer = osp.abspath(path).encode('utf-8')
+            atomic_write(osp.join(self.work_dir, 'last_checkpoint'), lambda f: f.write(pointer))
+            self._remove_older_interrupt_checkpoints(path)
         return path
+
+    def _remove_older_interrupt_checkpoints(self, path):
+        """Delete the ``iter_N.npz`` a Ctrl-C saved once a later checkpoint replaces it as
+        the resume point (only ``iter_<number>.npz`` in the work dir, up to this iteration)."""
+        for name in _checkpoints_in(self.work_dir):
+            match = re.fullmatch(r'iter_(\d+)\.npz', name)
+            old = osp.join(self.work_dir, name)
+            if match and int(match.group(1)) <= self.iter and not osp.samefile(old, path):
+                os.remove(old)
+                self.logger.info(f'Removed {name} (saved on Ctrl-C): {osp.basename(path)} '
+                                 'is the newer resume point')
 
     def load_checkpoint(self, path, resume=False, strict=None):
         """Load weights from ``path``; with ``resume`` also the optimizer, schedulers,
@@ -74,7 +119,12 @@ class CheckpointMixin:
                             logger=self.logger, source=path)
             self.logger.info(f'Load checkpoint from {path}')
             return None
-        checkpoint = load_checkpoint(path)
+        try:
+            checkpoint = load_checkpoint(path)
+            _check_resumable(checkpoint, path)
+        except CheckpointError as err:
+            raise CheckpointError(f'{err} {self._listing()} Resume from another with '
+                                  '`--resume PATH`.') from err
         self.model.load_state_dict(checkpoint['state_dict'])
         meta, hub = checkpoint['meta'], dict(checkpoint.get('message_hub', {}))
         if 'optimizer' in checkpoint and self.optim_wrapper is not None:
@@ -88,6 +138,7 @@ class CheckpointMixin:
         self.epoch, self.start_batch = int(meta['epoch']), int(meta.get('batch_idx', 0))
         self.iter = int(meta['iter'])
         self._position = (self.epoch, self.start_batch)
+        self._val_pending = bool(meta.get('val_pending', False))
         if meta.get('seed') is not None:
             self.seed = int(meta['seed'])
         minicls.set_rng_state(hub.pop('rng_state'))
@@ -105,14 +156,30 @@ class CheckpointMixin:
         self.logger.info(f'Resumed from {path}: epoch {self.epoch}, iteration {self.iter}')
         return checkpoint
 
+    def _redo_interrupted_val(self, do_val):
+        """Resumed from a Ctrl-C during validation: run that validation again (its metrics
+        and best checkpoint would be lost otherwise)."""
+        if not self._val_pending:
+            return
+        self._val_pending = False
+        if not do_val:
+            self.logger.info(f'Validation is off: the validation of epoch {self.epoch} that '
+                             'Ctrl-C interrupted is not run again')
+            return
+        self.logger.info(f'Running again the validation of epoch {self.epoch} that Ctrl-C '
+                         'interrupted')
+        self._eval_epoch('val')
+
     # -- Ctrl-C --------------------------------------------------------------------------------
     def _install_sigint(self):
-        """First Ctrl-C: finish the iteration, save, stop. Second Ctrl-C: stop at once."""
+        """First Ctrl-C: finish the iteration, save, stop. Second Ctrl-C: stop at once,
+        saving nothing (the iteration it interrupts is half done)."""
         if threading.current_thread() is not threading.main_thread():
             return None
 
         def handler(signum, frame):
             if self._stop_requested:
+                self._quit_now = True
                 raise KeyboardInterrupt
             self._stop_requested = True
             self.logger.warning('Ctrl-C: stopping after this iteration and saving a checkpoint '
@@ -121,12 +188,49 @@ class CheckpointMixin:
 
     def _save_interrupted(self):
         self.interrupted = True
-        epoch, batch = self._position
-        path = osp.join(self.work_dir, f'iter_{self.iter}.npz')
-        self.save_checkpoint(path)
-        self.logger.info(f'Interrupted in epoch {epoch + 1} after {batch} iterations: saved '
-                         f'{path}. Continue with `python -m minicls.train CONFIG --resume` '
-                         '(same work dir).')
+        if not self._quit_now:
+            epoch, batch = self._position
+            path = osp.join(self.work_dir, f'iter_{self.iter}.npz')
+            try:
+                self.save_checkpoint(path)
+            except KeyboardInterrupt:  # a second Ctrl-C while saving (the file stays whole)
+                pass
+            else:
+                where = ('during the validation' if self._val_pending
+                         else f'after {batch} iterations')
+                self.logger.info(f'Interrupted in epoch {epoch + 1} {where}: saved {path}. '
+                                 'Continue with `python -m minicls.train CONFIG --resume` '
+                                 '(same work dir).')
+                return
+        last = self._read_pointer()
+        self.logger.warning('Second Ctrl-C: quit at once without saving. ' + (
+            f'`--resume` goes on from {last}.' if last else
+            'No checkpoint was saved in this work dir yet.'))
+
+
+def _check_resumable(checkpoint, path):
+    """Raise a CheckpointError naming what a resume needs and ``checkpoint`` lacks."""
+    meta, hub = checkpoint.get('meta'), checkpoint.get('message_hub')
+    missing = [key for key in ('meta', 'state_dict', 'message_hub')
+               if not isinstance(checkpoint.get(key), dict)]
+    if isinstance(meta, dict):
+        missing += [f'meta.{key}' for key in ('epoch', 'iter') if key not in meta]
+    if isinstance(hub, dict):
+        missing += [f'message_hub.{key}' for key in
+                    ('rng_state', 'numpy_rng_state', 'python_rng_state') if key not in hub]
+    if missing:
+        raise CheckpointError(
+            f'cannot resume from {path}: it has no {", ".join(missing)}. It was not saved by '
+            'a minicls training run (or was edited); load its weights only with '
+            f"load_from='{path}' instead of resuming.")
+
+
+def _checkpoints_in(folder):
+    """Names of the checkpoint files (``*.npz``, not temporary) in ``folder``, oldest first."""
+    if not osp.isdir(folder):
+        return []
+    names = [n for n in os.listdir(folder) if n.endswith('.npz') and not n.startswith('.')]
+    return sorted(names, key=lambda n: osp.getmtime(osp.join(folder, n)))
 
 
 def _plain_meta(meta):

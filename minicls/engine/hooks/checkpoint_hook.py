@@ -1,7 +1,10 @@
 """``CheckpointHook``: save ``epoch_N.npz`` every ``interval`` epochs, and the best one."""
 import os
+import re
 
 from minicls.registry import HOOKS
+
+from ..checkpoint import remove_stale_temp_files
 
 from .hook import Hook
 
@@ -14,7 +17,9 @@ class CheckpointHook(Hook):
         interval (int): save every ``interval`` epochs (and after the last one if
             ``save_last``).
         by_epoch (bool): only epoch-based saving is implemented.
-        max_keep_ckpts (int): keep the newest N ``epoch_*`` files (-1: keep all).
+        max_keep_ckpts (int): keep the newest N ``epoch_*`` files (-1: keep all). It counts
+            the ``epoch_<N>.npz`` files in the folder, so it goes on working after a resume;
+            files with a larger N than the epoch just saved (another run's) are left alone.
         save_best (str | None): a metric name (``'accuracy/top1'``) or ``'auto'`` (the first
             metric of the evaluator) -- keeps ``best_<metric>_epoch_N.npz`` for the best
             validation score so far, removing the previous best.
@@ -40,10 +45,13 @@ class CheckpointHook(Hook):
         self.out_dir = out_dir
         self.save_optimizer = save_optimizer
         self.save_param_scheduler = save_param_scheduler
-        self._kept = []
 
     def _folder(self, runner):
         return self.out_dir or runner.work_dir
+
+    def before_train(self, runner):
+        if self.out_dir:  # the runner cleans its work dir
+            remove_stale_temp_files(self.out_dir, runner.logger)
 
     def after_train_epoch(self, runner):
         epoch = runner.epoch + 1
@@ -52,12 +60,17 @@ class CheckpointHook(Hook):
         path = os.path.join(self._folder(runner), f'epoch_{epoch}.npz')
         runner.save_checkpoint(path, save_optimizer=self.save_optimizer,
                                save_param_scheduler=self.save_param_scheduler)
-        self._kept.append(path)
         if self.max_keep_ckpts > 0:
-            while len(self._kept) > self.max_keep_ckpts:
-                old = self._kept.pop(0)
-                if os.path.exists(old):
-                    os.remove(old)
+            self._remove_old_checkpoints(runner, epoch)
+
+    def _remove_old_checkpoints(self, runner, epoch):
+        folder = self._folder(runner)
+        saved = sorted(int(m.group(1)) for m in (re.fullmatch(r'epoch_(\d+)\.npz', name)
+                                                 for name in os.listdir(folder))
+                       if m and int(m.group(1)) <= epoch)
+        for old in saved[:-self.max_keep_ckpts]:
+            os.remove(os.path.join(folder, f'epoch_{old}.npz'))
+            runner.logger.info(f'Removed epoch_{old}.npz (max_keep_ckpts={self.max_keep_ckpts})')
 
     def after_val_epoch(self, runner, metrics=None):
         if not self.save_best or not metrics:

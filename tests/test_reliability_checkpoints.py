@@ -1,0 +1,390 @@
+"""Faults injected for real around checkpoints and resume (issue 14, items 1, 3, 4, 5, 6):
+kill -9 at random points, a kill between writing and renaming ``last_checkpoint``, bad
+pointers, double Ctrl-C, Ctrl-C during validation, damaged and foreign checkpoint files.
+
+Runs use the quickstart config shrunk with ``--cfg-options`` (16 training images, 4 per batch;
+8 validation images): an epoch takes a few hundredths of a second. Signals are real: a hook
+sends SIGINT to this process (``os.kill``), or the test sends SIGKILL to a child process.
+"""
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import numpy as np
+import pytest
+
+from minicls import train as train_cli
+from minicls.config import Config
+from minicls.configs import QUICKSTART
+from minicls.engine import Hook
+from minicls.engine.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from minicls.engine.runner import Runner
+from minicls.registry import HOOKS
+
+posix_only = pytest.mark.skipif(sys.platform == 'win32', reason='POSIX signals')
+
+TINY = ['train_dataloader.dataset.indices=16', 'train_dataloader.batch_size=4',
+        'train_dataloader.num_workers=0', 'val_dataloader.dataset.indices=8',
+        'val_dataloader.batch_size=4', 'val_dataloader.num_workers=0',
+        'model.backbone.stem_channels=4', 'model.backbone.base_channels=4',
+        'model.head.in_channels=16', 'default_hooks.logger.interval=1',
+        'default_hooks.progress_bar.disable=True']   # 4 iterations an epoch, 2 in validation
+ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+
+
+def cli_args(work, *options, resume=None):
+    args = ['--work-dir', str(work)] + ([] if resume is None else ['--resume'] + (
+        [] if resume is True else [str(resume)]))
+    return args + ['--cfg-options', *TINY, *options]
+
+
+def train(work, *options, resume=None):
+    return train_cli.main(cli_args(work, *options, resume=resume))
+
+
+def refused(capsys, work, *options, resume=None):
+    """The command line's one ``error:`` line for a run that must stop (exit code 2)."""
+    capsys.readouterr()
+    assert train(work, *options, resume=resume) == 2
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err
+    return err[err.index('error: '):]
+
+
+def make_runner(work, hooks=(), max_epochs=3):
+    """A Runner for the shrunk quickstart with ``hooks`` as custom_hooks."""
+    args = train_cli.parse_args(cli_args(work, f'train_cfg.max_epochs={max_epochs}'))
+    cfg = train_cli.merge_args(Config.fromfile(QUICKSTART), args)
+    cfg.custom_hooks = list(hooks)
+    return Runner.from_cfg(cfg)
+
+
+def pointer(work):
+    return (work / 'last_checkpoint').read_text(encoding='utf-8')
+
+
+def log_text(work):
+    return ''.join(p.read_text() for p in sorted(work.glob('*/*.log')))
+
+
+def val_epochs(work):
+    records = [json.loads(line) for p in sorted(work.glob('*/vis_data/scalars.json'))
+               for line in p.read_text().splitlines()]
+    return [(r['step'], r['accuracy/top1']) for r in records if r['mode'] == 'val']
+
+
+def snapshot(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob('*') if p.is_file()}
+
+
+@HOOKS.register_module(force=True)
+class SigintHook(Hook):
+    """Send a real SIGINT to this process at each ``(point, runner.iter)`` of ``at``; point is
+    'before_train_iter', 'after_train_iter', 'before_val_iter' (the first batch) or
+    'before_save_checkpoint'."""
+
+    def __init__(self, at):
+        self.at = [tuple(a) for a in at]
+
+    def _maybe(self, point, runner):
+        if (point, runner.iter) in self.at:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self._maybe('before_train_iter', runner)
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        self._maybe('after_train_iter', runner)
+
+    def before_val_iter(self, runner, batch_idx, data_batch=None):
+        if batch_idx == 0:
+            self._maybe('before_val_iter', runner)
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        self._maybe('before_save_checkpoint', runner)
+
+
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory):
+    """An uninterrupted 3-epoch run: what every interrupted and resumed run must equal."""
+    work = tmp_path_factory.mktemp('reference')
+    runner = make_runner(work)
+    runner.train()
+    assert not runner.interrupted
+    return work
+
+
+def same_weights(a, b):
+    wa, wb = load_checkpoint(str(a))['state_dict'], load_checkpoint(str(b))['state_dict']
+    return wa.keys() == wb.keys() and all(np.array_equal(wa[k], wb[k]) for k in wa)
+
+
+# -- item 1: the last_checkpoint pointer ---------------------------------------------------------
+KILL_IN_POINTER_WRITE = """
+import os, signal, sys
+real_replace, writes = os.replace, []
+def replace(src, dst):
+    if os.path.basename(dst) == 'last_checkpoint':
+        writes.append(dst)
+        if len(writes) == 3:   # the temp file is written and synced: die before the rename
+            os.kill(os.getpid(), signal.SIGKILL)
+    real_replace(src, dst)
+os.replace = replace
+from minicls.train import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@posix_only
+def test_kill_between_write_and_rename_of_the_pointer(tmp_path):
+    """Killed inside the third pointer write: the pointer still names epoch 2, the orphan temp
+    file is removed at the next start (files that are not ours stay), resume goes on, and
+    max_keep_ckpts=2 (quickstart) counts the files on disk after the resume."""
+    work = tmp_path / 'work'
+    done = subprocess.run([sys.executable, '-c', KILL_IN_POINTER_WRITE,
+                           *cli_args(work, 'train_cfg.max_epochs=5')],
+                          capture_output=True, text=True, env=ENV, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
+    assert pointer(work) == str(work / 'epoch_2.npz')   # the old pointer, whole
+    assert (work / 'epoch_3.npz').is_file()             # saved just before the kill
+    orphans = [p.name for p in work.iterdir() if p.name.startswith('.tmp_')]
+    assert len(orphans) == 1 and orphans[0].endswith('_last_checkpoint')
+    (work / '.tmp_ab12cd_3.npz').write_bytes(b'x')       # as tempfile.mkstemp named them
+    for name in ('.tmp_notes.txt', 'notes.tmp_1', 'iter_x.npz'):   # not ours: kept
+        (work / name).write_text('mine')
+    assert train(work, 'train_cfg.max_epochs=4', resume=True) == 0
+    names = {p.name for p in work.iterdir()}
+    assert not names & {orphans[0], '.tmp_ab12cd_3.npz'}
+    assert {'.tmp_notes.txt', 'notes.tmp_1', 'iter_x.npz'} <= names
+    assert 'temporary file(s) left' in log_text(work)
+    assert pointer(work) == str(work / 'epoch_4.npz')
+    assert sorted(n for n in names if n.startswith('epoch_')) == ['epoch_3.npz', 'epoch_4.npz']
+
+
+@pytest.mark.parametrize('bad', ['', '  \n', '/no/such/dir/epoch_9.npz', None])
+def test_a_bad_pointer_stops_resume_and_changes_nothing(reference, tmp_path, bad, capsys):
+    """An empty, blank or dangling last_checkpoint (or none beside checkpoints): --resume
+    stops with an error naming the pointer, the checkpoints there and --resume PATH; no file
+    in the work dir is written, overwritten or deleted."""
+    work = tmp_path / 'work'
+    work.mkdir()
+    for name in ('epoch_2.npz', 'epoch_3.npz'):
+        (work / name).write_bytes((reference / name).read_bytes())
+    if bad is not None:
+        (work / 'last_checkpoint').write_text(bad)
+    before = snapshot(work)
+    message = refused(capsys, work, 'train_cfg.max_epochs=5', resume=True)
+    assert str(work / 'last_checkpoint') in message and '--resume PATH' in message
+    assert 'epoch_2.npz' in message and 'epoch_3.npz' in message
+    assert snapshot(work) == before and sorted(os.listdir(work)) == sorted(map(str, before))
+
+
+def test_pointer_and_checkpoints_get_the_usual_permissions(tmp_path):
+    """Not 0600 (tempfile.mkstemp's): 0666 minus the umask, like any file the user writes."""
+    old = os.umask(0o022)
+    try:
+        save_checkpoint({'a': np.zeros(2)}, str(tmp_path / 'c.npz'))
+        os.umask(0o027)
+        save_checkpoint({'a': np.zeros(2)}, str(tmp_path / 'd.npz'))
+    finally:
+        os.umask(old)
+    assert (tmp_path / 'c.npz').stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / 'd.npz').stat().st_mode & 0o777 == 0o640
+
+
+# -- kill -9 at random points ------------------------------------------------------------------
+def check_work_dir(work):
+    """What a kill may leave: every checkpoint is whole, the pointer is absent or names one."""
+    for path in work.glob('*.npz'):
+        if not path.name.startswith('.tmp_'):   # a killed save's temp file: removed at start
+            load_checkpoint(str(path))           # a half-written checkpoint raises here
+    if (work / 'last_checkpoint').exists():
+        target = pointer(work).strip()
+        assert target and os.path.isfile(target), f'bad pointer {pointer(work)!r}'
+        return load_checkpoint(target)['meta']['epoch']
+    return 0
+
+
+def resume_option(work):
+    """--resume, or the newest epoch checkpoint when a kill came before the first pointer was
+    written (then --resume alone refuses, as tested above)."""
+    if (work / 'last_checkpoint').exists() or not list(work.glob('epoch_*.npz')):
+        return True
+    return max(work.glob('epoch_*.npz'), key=lambda p: int(p.stem.split('_')[1]))
+
+
+def kill_at_random_points(work, rounds, rng):
+    for _ in range(rounds):
+        log = work.parent / 'stderr.txt'
+        with open(log, 'w') as err:
+            proc = subprocess.Popen(
+                [sys.executable, '-m', 'minicls.train', *cli_args(
+                    work, 'train_cfg.max_epochs=100000', resume=resume_option(work))],
+                stdout=subprocess.DEVNULL, stderr=err, env=ENV)
+        try:
+            deadline = time.time() + 60
+            while 'Epoch(train)' not in log.read_text() and proc.poll() is None:
+                assert time.time() < deadline, log.read_text()[-2000:]
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0, 0.4))   # mid-iteration, -validation or -save
+        finally:
+            proc.kill()
+            proc.wait()
+        assert proc.returncode == -signal.SIGKILL, log.read_text()[-2000:]
+        check_work_dir(work)
+
+
+def kill_and_resume(tmp_path, rounds):
+    seed = random.randrange(2 ** 32)
+    work = tmp_path / 'work'
+    try:
+        kill_at_random_points(work, rounds, random.Random(seed))
+        epoch = check_work_dir(work)
+        assert train(work, f'train_cfg.max_epochs={epoch + 1}', resume=resume_option(work)) == 0
+        assert pointer(work) == str(work / f'epoch_{epoch + 1}.npz')
+        assert not [p for p in work.iterdir() if p.name.startswith('.tmp_')]
+    except BaseException:
+        print(f'kill times drawn with random.Random({seed})')
+        raise
+
+
+@posix_only
+def test_kill_9_at_random_points_then_resume(tmp_path):
+    kill_and_resume(tmp_path, rounds=3)
+
+
+@posix_only
+@pytest.mark.slow
+def test_kill_9_at_random_points_many_times(tmp_path):
+    kill_and_resume(tmp_path, rounds=30)
+
+
+# -- item 3: the second Ctrl-C ------------------------------------------------------------------
+@posix_only
+@pytest.mark.parametrize('second', [('after_train_iter', 5), ('before_save_checkpoint', 6)])
+def test_second_ctrl_c_quits_without_saving(reference, tmp_path, second):
+    """Ctrl-C before iteration 6 (epoch 2), again after its optimizer step but before the
+    iteration is counted, or while the first Ctrl-C's checkpoint is being written: nothing is
+    saved, last_checkpoint still names epoch_1, and resuming from it ends exactly where the
+    uninterrupted run ends."""
+    work = tmp_path / 'work'
+    runner = make_runner(work, [dict(type='SigintHook', at=[('before_train_iter', 5), second])])
+    try:
+        runner.train()
+    except KeyboardInterrupt:   # would stop pytest itself
+        pytest.fail('the second Ctrl-C escaped Runner.train()')
+    assert runner.interrupted
+    assert not [p for p in work.iterdir() if p.name.startswith(('iter_', '.tmp_'))]
+    assert pointer(work) == str(work / 'epoch_1.npz')
+    assert 'Second Ctrl-C: quit at once without saving' in log_text(work)
+    assert train(work, 'train_cfg.max_epochs=3', resume=True) == 0
+    assert same_weights(work / 'epoch_3.npz', reference / 'epoch_3.npz')
+    assert val_epochs(work) == val_epochs(reference)
+
+
+# -- item 4 and 5: Ctrl-C during validation, rotation and clean-up ------------------------------
+@posix_only
+def test_ctrl_c_during_validation_is_validated_again_on_resume(reference, tmp_path):
+    """Ctrl-C in epoch 2's validation: iter_8.npz is saved; the resumed run validates epoch 2
+    again (its score and best checkpoint as in the uninterrupted run), then drops iter_8.npz
+    once epoch_3.npz replaces it as the resume point, and epoch_1.npz (max_keep_ckpts=2)."""
+    work = tmp_path / 'work'
+    runner = make_runner(work, [dict(type='SigintHook', at=[('before_val_iter', 8)])])
+    runner.train()
+    assert runner.interrupted and pointer(work) == str(work / 'iter_8.npz')
+    assert load_checkpoint(str(work / 'iter_8.npz'))['meta']['val_pending'] is True
+    assert [step for step, _ in val_epochs(work)] == [1]
+    assert train(work, 'train_cfg.max_epochs=3', resume=True) == 0
+    assert 'Running again the validation of epoch 2' in log_text(work)
+    assert val_epochs(work) == val_epochs(reference)
+    best = sorted(p.name for p in work.glob('best_*.npz'))
+    assert best == sorted(p.name for p in reference.glob('best_*.npz'))
+    assert same_weights(work / best[0], reference / best[0])
+    assert not (work / 'iter_8.npz').exists()
+    assert 'Removed iter_8.npz' in log_text(work)
+    # max_keep_ckpts=2 (quickstart) counted epoch_1.npz, saved before the resume
+    assert sorted(p.name for p in work.glob('epoch_*.npz')) == ['epoch_2.npz', 'epoch_3.npz']
+    assert same_weights(work / 'epoch_3.npz', reference / 'epoch_3.npz')
+
+
+def test_max_keep_ckpts_leaves_other_runs_newer_checkpoints(reference, tmp_path):
+    """Counting from disk never removes an epoch_N.npz with N above the epoch just saved."""
+    work = tmp_path / 'work'
+    work.mkdir()
+    (work / 'epoch_7.npz').write_bytes(b'another run')
+    make_runner(work).train()
+    assert sorted(p.name for p in work.glob('epoch_*.npz')) == [
+        'epoch_2.npz', 'epoch_3.npz', 'epoch_7.npz']
+
+
+# -- item 6: damaged and foreign files ----------------------------------------------------------
+def rewrite(src, dst, drop=(), replace=None):
+    """Copy the zip ``src`` to ``dst`` without the members ``drop``, with ``replace``
+    (member name -> bytes) swapped in."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, 'w') as zout:
+        for item in zin.infolist():
+            if item.filename not in drop:
+                zout.writestr(item, (replace or {}).get(item.filename, zin.read(item)))
+
+
+def npy_bytes(text):
+    import io
+    buf = io.BytesIO()
+    np.save(buf, np.frombuffer(text, dtype=np.uint8))
+    return buf.getvalue()
+
+
+def test_damaged_checkpoints_give_one_clear_error(reference, tmp_path):
+    good = reference / 'epoch_2.npz'
+    with zipfile.ZipFile(tmp_path / 'torch.npz', 'w') as z:   # torch.save's zip layout
+        z.writestr('archive/data.pkl', b'\x80\x02}q\x00.')
+    rewrite(good, tmp_path / 'no_arr.npz', drop=['arr_0.npy'])
+    rewrite(good, tmp_path / 'bad_json.npz',
+            replace={'__header__.npy': npy_bytes(b'{"format": "minicls-checkp')})
+    rewrite(good, tmp_path / 'no_header.npz', drop=['__header__.npy'])
+    cases = {'no_arr.npz': "refers to the array 'arr_0'", 'bad_json.npz': 'is not valid JSON',
+             'no_header.npz': 'not a minicls checkpoint', 'torch.npz': 'PyTorch file.*load_from='}
+    for name, words in cases.items():
+        with pytest.raises(CheckpointError, match=words) as err:
+            load_checkpoint(str(tmp_path / name))
+        assert str(tmp_path / name) in str(err.value)
+    data = good.read_bytes()
+    for cut in (10, len(data) // 2, len(data) - 30):
+        (tmp_path / 'cut.npz').write_bytes(data[:cut])
+        with pytest.raises(CheckpointError, match='truncated or corrupt'):
+            load_checkpoint(str(tmp_path / 'cut.npz'))
+    rng = np.random.default_rng(0)   # flipped bits anywhere: CheckpointError or the same data
+    for _ in range(40):
+        bad = bytearray(data)
+        for offset in rng.integers(0, len(data), 2):
+            bad[offset] ^= 1 << int(rng.integers(8))
+        (tmp_path / 'flip.npz').write_bytes(bytes(bad))
+        try:
+            ckpt = load_checkpoint(str(tmp_path / 'flip.npz'))
+        except CheckpointError:
+            continue
+        assert ckpt['meta'] == load_checkpoint(str(good))['meta']
+
+
+def test_resume_from_damaged_or_foreign_files_says_what_to_do(reference, tmp_path, capsys):
+    work = tmp_path / 'work'
+    weights_only = tmp_path / 'weights.npz'
+    save_checkpoint({'state_dict': load_checkpoint(str(reference / 'epoch_2.npz'))[
+        'state_dict']}, str(weights_only))
+    assert re.search("has no meta, message_hub.*load_from=",
+                     refused(capsys, work, resume=weights_only))
+    pth = tmp_path / 'resnet.pth'
+    pth.write_bytes(b'PK\x03\x04 not really')
+    message = refused(capsys, work, resume=pth)
+    assert str(pth) in message and 'PyTorch' in message and 'load_from=' in message
+    assert "init_cfg=dict(type='Pretrained'" in message
+    assert 'no_such.npz does not exist' in refused(capsys, work, resume=tmp_path / 'no_such.npz')
+    half = tmp_path / 'half.npz'
+    half.write_bytes((reference / 'epoch_2.npz').read_bytes()[:5000])
+    assert f'{half}: the file is truncated' in refused(capsys, work, resume=half)
