@@ -74,6 +74,11 @@ class _NoGradContext:
 class Function:
     """Base class of every differentiable op. Subclasses write ``forward`` and ``backward``."""
 
+    # The class ``apply`` wraps results in: ``minicls.Tensor``, set by ``minicls/tensor.py`` when
+    # it defines Tensor. The engine sits below Tensor (Tensor's methods apply the ops), so it is
+    # told the class instead of importing it, which would be an import cycle.
+    tensor_class = None
+
     @staticmethod
     def forward(ctx, *arrays, **params):
         raise NotImplementedError
@@ -85,9 +90,8 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the op on Tensors ``inputs`` (keyword ``params`` are passed to forward as is)."""
-        from ..tensor import Tensor
         for x in inputs:
-            if not isinstance(x, Tensor):
+            if not isinstance(x, Function.tensor_class):
                 raise TypeError(f'{cls.__name__}.apply takes Tensors as positional arguments, '
                                 f'got {type(x).__name__}; pass other values as keywords')
         _check_same_device(cls, inputs)
@@ -104,7 +108,7 @@ class Function:
             prof.record(cls.__name__, 'forward', start)
         if isinstance(out, np.generic):  # NumPy turns 0-d results into scalars: undo that
             out = backend.get_array_module(inputs[0].data).asarray(out)
-        result = Tensor(out)
+        result = Function.tensor_class(out)
         if record and result.is_floating_point():
             result.requires_grad = True
             result.grad_fn = ctx
