@@ -21,6 +21,8 @@ Nested configs are *not* built here: each constructor builds its own children (a
 import difflib
 import importlib
 
+from ..nn import Sequential
+
 
 class RegistryKeyError(KeyError):
     """A ``KeyError`` that prints its message as written.
@@ -90,12 +92,7 @@ def build_model_from_cfg(cfg, registry, default_args=None):
     ``nn.Sequential`` (this is what ``MODELS`` uses, as in mmengine)."""
     if not isinstance(cfg, list):
         return build_from_cfg(cfg, registry, default_args)
-    modules = [build_from_cfg(c, registry, default_args) for c in cfg]
-    try:  # imported here: minicls.nn itself registers into MODELS
-        from minicls.nn import Sequential
-    except ImportError:  # no Sequential (yet): hand back the plain list
-        return modules
-    return Sequential(*modules)
+    return Sequential(*[build_from_cfg(c, registry, default_args) for c in cfg])
 
 
 class Registry:
