@@ -61,6 +61,14 @@ def imported_modules(name, nodes):
                 found.add(f'{target}.{alias.name}')
             elif target in MODULES:
                 found.add(target)
+    # Importing a.b.c first runs the package a.b (its __init__.py), unless it is a package
+    # around ``name``, which is being imported already.
+    for module in list(found):
+        parts = module.split('.')
+        for i in range(2, len(parts)):
+            parent = '.'.join(parts[:i])
+            if not name.startswith(parent + '.'):
+                found.add(parent)
     found.discard(name)
     return found
 
@@ -112,6 +120,8 @@ def test_the_graph_reader_resolves_imports():
     assert 'minicls.autograd.ops' in graph['minicls.tensor_ops']    # from .autograd import ops
     assert 'minicls.nn.functional' in graph['minicls.nn']           # from . import functional
     assert 'minicls.registry' in graph['minicls.cnn.bricks']        # from ..registry import ...
+    assert 'minicls.nn.modules' in graph['minicls.cnn.bricks']      # the package of a module
+    assert 'minicls.nn' not in graph['minicls.nn.modules.conv']     # ... but not its own
     assert find_cycle({'a': {'b'}, 'b': {'c'}, 'c': {'a'}, 'd': set()}) == ['a', 'b', 'c', 'a']
     assert find_cycle({'a': {'b'}, 'b': set()}) is None
 
