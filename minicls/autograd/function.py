@@ -10,7 +10,7 @@ An op is a subclass with two static methods side by side, both on raw arrays::
 
         @staticmethod
         def backward(ctx, gz):               # dL/dz in, one dL/d(input) per input out
-            x, y = ctx.saved_tensors
+            x, y = ctx.saved_tensors         # the arrays saved above (PyTorch's name)
             return gz * y, gz * x
 
 ``Mul.apply(a, b)`` unwraps the Tensors, runs ``forward``, wraps the result and, when a gradient
@@ -46,6 +46,12 @@ class Context:
 
     @property
     def saved_tensors(self):
+        """What ``save_for_backward`` got: raw NumPy/CuPy *arrays*, not Tensors.
+
+        The name is PyTorch's, so that a ``torch.autograd.Function`` reads the same here; but
+        forward and backward work on arrays (the graph is recorded one level up, in ``apply``),
+        so what is saved, and handed back here, is arrays.
+        """
         return self._saved
 
     def release(self):
