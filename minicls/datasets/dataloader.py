@@ -24,6 +24,8 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 
+from minicls.registry import DATASETS
+
 from .transforms import seed_transforms
 
 __all__ = ['DataLoader', 'default_collate', 'build_dataloader']
@@ -220,8 +222,6 @@ def build_dataloader(cfg, seed=None):
     ``persistent_workers`` are accepted and ignored; unknown keys are an error. The sampler's
     ``seed`` (if any) wins over ``seed``.
     """
-    from minicls.registry import DATASETS
-
     if not isinstance(cfg, dict):
         raise TypeError(f'a dataloader config must be a dict, got {type(cfg).__name__}')
     unknown = set(cfg) - _LOADER_KEYS
