@@ -250,6 +250,7 @@ def test_conv2d_constructor_checks():
         nn.Conv2d(3, 6, (1, 2, 3))
 
 
+@pytest.mark.filterwarnings('ignore:Using padding=.same. with even kernel')
 @pytest.mark.parametrize('kernel_size, dilation', [(2, 1), ((2, 3), (1, 2)), (4, 3), (3, 1)])
 def test_conv2d_layer_padding_same_matches_the_function(kernel_size, dilation):
     """nn.Conv2d and F.conv2d share one 'same' padding (an even kernel pads one more at the
