@@ -1,8 +1,8 @@
 """``Tensor``: an array of the active backend, plus what autograd needs.
 
 A Tensor holds ``data`` (a NumPy or CuPy array), ``requires_grad``, ``grad`` (a Tensor filled
-by ``backward``) and ``grad_fn`` (the graph node that made it; None for a leaf). The methods
-that compute something (``x + y``, ``x.sum()``) come from ``TensorOps`` (``tensor_ops.py``).
+by ``backward``) and ``grad_fn`` (the graph node that made it; None for a leaf). Every method
+that computes something calls a function of ``minicls.functional``, which applies one op.
 """
 import numpy as np
 

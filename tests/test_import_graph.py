@@ -117,7 +117,8 @@ def reachable(graph, start):
 def test_the_graph_reader_resolves_imports():
     graph = import_graph()
     assert 'minicls.tensor_ops' in graph['minicls.tensor']          # from .tensor_ops import ...
-    assert 'minicls.autograd.ops' in graph['minicls.tensor_ops']    # from .autograd import ops
+    assert 'minicls.functional' in graph['minicls.tensor_ops']      # from . import functional
+    assert 'minicls.autograd.ops' in graph['minicls.functional']    # from .autograd import ops
     assert 'minicls.nn.functional' in graph['minicls.nn']           # from . import functional
     assert 'minicls.registry' in graph['minicls.cnn.bricks']        # from ..registry import ...
     assert 'minicls.nn.modules' in graph['minicls.cnn.bricks']      # the package of a module

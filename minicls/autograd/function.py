@@ -80,9 +80,10 @@ class _NoGradContext:
 class Function:
     """Base class of every differentiable op. Subclasses write ``forward`` and ``backward``."""
 
-    # The class ``apply`` wraps results in: ``minicls.Tensor``, set by ``minicls/tensor.py`` when
-    # it defines Tensor. The engine sits below Tensor (Tensor's methods apply the ops), so it is
-    # told the class instead of importing it, which would be an import cycle.
+    # The class ``apply`` wraps results in (and ``minicls.functional`` makes tensors of):
+    # ``minicls.Tensor``, set by ``minicls/tensor.py`` when it defines Tensor. The engine and the
+    # functions sit below Tensor (its methods call them), so they are told the class instead of
+    # importing it, which would be an import cycle.
     tensor_class = None
 
     @staticmethod
