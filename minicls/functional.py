@@ -7,7 +7,7 @@ The Tensor methods call these functions, so this module sits below ``tensor.py``
 chain (autograd ops -> functional -> tensor_ops -> tensor) and cannot import ``Tensor``. It
 reaches the class through ``Function.tensor_class``, which ``tensor.py`` registers with the
 autograd engine when it defines Tensor (every op's result is made of it too): ``_tensor`` and
-``_is_tensor`` below.
+``is_tensor`` below.
 """
 import numbers
 
@@ -24,13 +24,14 @@ def _tensor(array):
     return Function.tensor_class(array)
 
 
-def _is_tensor(value):
-    return isinstance(value, Function.tensor_class)
+def is_tensor(obj):
+    """True if ``obj`` is a minicls Tensor (``torch.is_tensor``)."""
+    return isinstance(obj, Function.tensor_class)
 
 
 def as_tensor_like(value, like):
     """``value`` (a Tensor, a Python/NumPy number or an array) as a Tensor on ``like``'s device."""
-    if _is_tensor(value):
+    if is_tensor(value):
         return value
     xp = backend.get_array_module(like.data)
     if isinstance(value, (numbers.Number, np.generic)):
@@ -57,7 +58,7 @@ def result_dtype(a, b):
 
 def _promote(a, b):
     """Two operands (one of them a Tensor) as two Tensors of one dtype, for a binary op."""
-    like = a if _is_tensor(a) else b
+    like = a if is_tensor(a) else b
     a, b = as_tensor_like(a, like), as_tensor_like(b, like)
     dtype = result_dtype(a, b)
     return a.to(dtype), b.to(dtype)
@@ -289,14 +290,14 @@ def broadcast_to(x, shape):
 def getitem(x, index):
     """``x[index]``: index Tensors are turned into arrays; the rest is NumPy's indexing."""
     def unwrap(i):  # index Tensors/arrays follow x to its device, as in PyTorch
-        i = i.data if _is_tensor(i) else i
+        i = i.data if is_tensor(i) else i
         return backend.to_device(i, x.device) if isinstance(i, np.ndarray) else i
     index = tuple(unwrap(i) for i in index) if isinstance(index, tuple) else unwrap(index)
     return ops.GetItem.apply(x, index=index)
 
 
 def gather(x, dim, index):
-    index = index.data if _is_tensor(index) else index
+    index = index.data if is_tensor(index) else index
     return ops.Gather.apply(x, dim=dim, index=backend.to_device(index, x.device))
 
 
@@ -323,6 +324,6 @@ def stack(tensors, dim=0):
 
 
 def where(cond, x, y):
-    like = x if _is_tensor(x) else y if _is_tensor(y) else cond
+    like = x if is_tensor(x) else y if is_tensor(y) else cond
     x, y = _promote(as_tensor_like(x, like), as_tensor_like(y, like))
     return ops.Where.apply(cond, x, y)
