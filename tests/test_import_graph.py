@@ -136,7 +136,8 @@ def test_nn_imports_nothing_of_the_registry():
     for name, path in MODULES.items():
         if name == 'minicls.nn' or name.startswith('minicls.nn.'):
             tree = ast.parse(path.read_text())
-            every_import = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+            every_import = [n for n in ast.walk(tree)
+                            if isinstance(n, (ast.Import, ast.ImportFrom))]
             assert not any(m.startswith('minicls.registry')
                            for m in imported_modules(name, every_import)), name
     graph = import_graph()
@@ -156,7 +157,8 @@ for name in sys.argv[2:]:
     sys.modules['minicls'] = package
     try:
         importlib.import_module(name)
-        F, T = importlib.import_module('minicls.functional'), importlib.import_module('minicls.tensor')
+        F = importlib.import_module('minicls.functional')
+        T = importlib.import_module('minicls.tensor')
         assert F.add(T.Tensor([1.0, 2.0]), 1).sum().item() == 5.0
     except Exception as err:
         sys.exit(f'importing {name} first failed: {type(err).__name__}: {err}')

@@ -246,7 +246,7 @@ def test_conv2d_constructor_checks():
         nn.Conv2d(3, 6, 3, padding='full')
     with pytest.raises(ValueError, match='negative padding'):
         nn.Conv2d(3, 6, 3, padding=-1)
-    with pytest.raises(TypeError, match=r'kernel_size must be an int or a pair of ints.*\(1, 2, 3\)'):
+    with pytest.raises(TypeError, match=r'kernel_size must be an int or a pair.*\(1, 2, 3\)'):
         nn.Conv2d(3, 6, (1, 2, 3))
 
 
