@@ -7,6 +7,7 @@ module first, in a fresh interpreter, and check that ``minicls.nn`` never reache
 (``torch.nn`` knows nothing of configs; ``minicls.cnn`` is where layers meet the registry).
 """
 import ast
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,7 @@ def imported_modules(name, nodes):
     return found
 
 
+@functools.lru_cache(maxsize=None)  # read once per test session
 def import_graph():
     return {name: imported_modules(name, module_level_imports(ast.parse(path.read_text())))
             for name, path in MODULES.items()}
