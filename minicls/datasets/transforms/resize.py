@@ -9,8 +9,9 @@ import numpy as np
 from PIL import Image
 
 from minicls.registry import TRANSFORMS
+from minicls.utils import to_2tuple
 
-from .base import BaseTransform, check_img, get_rng, to_2tuple
+from .base import BaseTransform, check_img, get_rng
 
 __all__ = ['Resize', 'ResizeEdge', 'RandomResizedCrop', 'imresize']
 

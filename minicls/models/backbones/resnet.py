@@ -14,7 +14,7 @@ The attribute names (``conv1``, ``bn1``, ``layer1.0.conv2``, ``layer2.0.downsamp
 are torchvision's and mmpretrain's, so their weight files load by name.
 """
 from minicls import nn
-from minicls.nn import ConvModule, build_activation_layer, build_conv_layer, build_norm_layer
+from minicls.cnn import ConvModule, build_activation_layer, build_conv_layer, build_norm_layer
 from minicls.registry import MODELS
 
 from ..base_module import BaseModule, constant_init

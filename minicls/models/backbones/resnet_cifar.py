@@ -5,7 +5,7 @@ image it would leave 8x8 maps for the first stage. So the stem here is a 3x3 str
 there is no max-pool: the stages see 32, 16, 8 and 4 pixels. Everything else is ``ResNet``.
 """
 from minicls import nn
-from minicls.nn import build_conv_layer, build_norm_layer
+from minicls.cnn import build_conv_layer, build_norm_layer
 from minicls.registry import MODELS
 
 from .resnet import ResNet

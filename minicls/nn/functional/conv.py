@@ -40,7 +40,8 @@ from ...autograd.function import Function
 from ...autograd.opspec import OpCase
 from ...backend import get_array_module
 from ...parallel import get_num_threads, parallel_for
-from .im2col import col2im, im2col, pair
+from ...utils import to_2tuple
+from .im2col import col2im, im2col
 
 BLOCK_BYTES = 8 * 2**20
 
@@ -203,7 +204,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     unbatched = input.ndim == 3
     if unbatched:
         input = input.unsqueeze(0)
-    stride, dilation = pair(stride, 'stride'), pair(dilation, 'dilation')
+    stride, dilation = to_2tuple(stride, 'stride'), to_2tuple(dilation, 'dilation')
     _check_conv_args(input.shape, weight.shape, bias, stride, dilation, groups)
     padding = _conv_padding(padding, weight.shape[2:], stride, dilation)
     padded = (input.shape[2] + padding[0] + padding[1], input.shape[3] + padding[2] + padding[3])
@@ -232,7 +233,7 @@ def _conv_padding(padding, kernel, stride, dilation):
                              '(use stride=1, or give the padding as numbers)')
         total = [d * (k - 1) for k, d in zip(kernel, dilation)]
         return (total[0] // 2, total[0] - total[0] // 2, total[1] // 2, total[1] - total[1] // 2)
-    ph, pw = pair(padding, 'padding')
+    ph, pw = to_2tuple(padding, 'padding')
     if ph < 0 or pw < 0:
         raise ValueError(f'conv2d: negative padding {padding!r} is not supported')
     return (ph, ph, pw, pw)

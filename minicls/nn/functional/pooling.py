@@ -9,7 +9,8 @@ No column tensor is built: pooling needs only one output-sized buffer at a time.
 from ...autograd.function import Function
 from ...autograd.opspec import OpCase
 from ...backend import get_array_module
-from .im2col import check_pool_args, pad2d, pair, pool_output_size, tap_slices
+from ...utils import to_2tuple
+from .im2col import check_pool_args, pad2d, pool_output_size, tap_slices
 
 
 def _full_padding(size, kernel, stride, padding, dilation, out_size):
@@ -239,7 +240,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         raise NotImplementedError('max_pool2d(return_indices=True) is not supported by '
                                   'minicls; use return_indices=False')
     return _pool('max_pool2d', input, kernel_size, stride, padding, dilation, ceil_mode,
-                 lambda x, **geo: MaxPool2d.apply(x, dilation=pair(dilation), **geo))
+                 lambda x, **geo: MaxPool2d.apply(x, dilation=to_2tuple(dilation), **geo))
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -258,9 +259,9 @@ def _pool(name, x, kernel_size, stride, padding, dilation, ceil_mode, apply):
     unbatched = x.ndim == 3
     if unbatched:
         x = x.unsqueeze(0)
-    kernel = pair(kernel_size, 'kernel_size')
-    stride = kernel if stride is None or stride == [] else pair(stride, 'stride')
-    padding, dilation = pair(padding, 'padding'), pair(dilation, 'dilation')
+    kernel = to_2tuple(kernel_size, 'kernel_size')
+    stride = kernel if stride is None or stride == [] else to_2tuple(stride, 'stride')
+    padding, dilation = to_2tuple(padding, 'padding'), to_2tuple(dilation, 'dilation')
     out_size = ()
     if x.ndim == 4:
         out_size = tuple(pool_output_size(s, k, st, p, d, ceil_mode) for s, k, st, p, d in

@@ -1,4 +1,4 @@
-"""mmcv-style layer builders: make a conv / norm / activation layer from a config dict.
+"""mmcv-style layer builders (``mmcv.cnn.bricks``): a conv / norm / activation layer from a config.
 
 mmpretrain's backbones never write ``nn.BatchNorm2d(64)``; they write
 ``build_norm_layer(norm_cfg, 64)`` so that one config key (``norm_cfg=dict(type='GN',
@@ -11,20 +11,20 @@ the ``MODELS`` registry, where this file registers the layer types under mmcv's 
 import inspect
 import warnings
 
+from ..nn import init
+from ..nn.modules.activation import (GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSoftmax, ReLU,
+                                    ReLU6, Sigmoid, SiLU, Softmax, Tanh)
+from ..nn.modules.batchnorm import BatchNorm1d, BatchNorm2d, _BatchNorm
+from ..nn.modules.container import ModuleDict, ModuleList, Sequential
+from ..nn.modules.conv import Conv2d
+from ..nn.modules.dropout import Dropout
+from ..nn.modules.flatten import Flatten
+from ..nn.modules.linear import Identity, Linear
+from ..nn.modules.module import Module
+from ..nn.modules.normalization import GroupNorm, LayerNorm
+from ..nn.modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d,
+                                 AvgPool2d, MaxPool2d)
 from ..registry import MODELS
-from . import init
-from .modules.activation import (GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSoftmax, ReLU, ReLU6,
-                                 Sigmoid, SiLU, Softmax, Tanh)
-from .modules.batchnorm import BatchNorm1d, BatchNorm2d, _BatchNorm
-from .modules.container import ModuleDict, ModuleList, Sequential
-from .modules.conv import Conv2d
-from .modules.dropout import Dropout
-from .modules.flatten import Flatten
-from .modules.linear import Identity, Linear
-from .modules.module import Module
-from .modules.normalization import GroupNorm, LayerNorm
-from .modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AvgPool2d,
-                              MaxPool2d)
 
 # Every layer under its own class name (MODELS.build(dict(type='Linear', ...))).
 # The loss layers are left out on purpose: mmpretrain's own ``CrossEntropyLoss`` (in
