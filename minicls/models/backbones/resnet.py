@@ -34,8 +34,22 @@ def is_batch_norm(module):
 class BasicBlock(BaseModule):
     """Two 3x3 convs: ``relu(bn2(conv2(relu(bn1(conv1(x))))) + identity)``.
 
-    ``conv1`` carries the stride (and dilation). ``expansion`` must be 1 (out = mid).
-    ``style`` and ``with_cp`` are accepted for compatibility and have no effect here.
+    Args:
+        in_channels (int): Input channels of the block.
+        out_channels (int): Output channels of the block.
+        expansion (int): ``out_channels / mid_channels`` (mid: conv1's output); must be 1.
+        stride (int): Stride of conv1 (2 halves the resolution). Default: 1.
+        dilation (int): Dilation (and padding) of conv1. Default: 1.
+        downsample (Module, optional): The shortcut when the shape changes (a 1x1 conv + norm,
+            built by ``ResLayer``). Default: None, the identity.
+        style (str): 'pytorch' or 'caffe': where a Bottleneck puts its stride; no effect here.
+        with_cp (bool): Gradient checkpointing in mmpretrain; accepted and ignored here.
+        conv_cfg (dict, optional): Config of the convs. Default: None, ``nn.Conv2d``.
+        norm_cfg (dict): Config of the norms. Default: ``dict(type='BN')``.
+        drop_path_rate (float): Stochastic depth: the chance of dropping the residual branch
+            of a sample in training. Default: 0.
+        act_cfg (dict): Config of the activation. Default: ``dict(type='ReLU', inplace=True)``.
+        init_cfg (dict or list[dict], optional): Initialization config. Default: None.
     """
 
     def __init__(self, in_channels, out_channels, expansion=1, stride=1, dilation=1,
@@ -91,8 +105,11 @@ class BasicBlock(BaseModule):
 class Bottleneck(BaseModule):
     """1x1 (in -> mid), 3x3 (mid -> mid), 1x1 (mid -> out) convs, ``mid = out // expansion``.
 
-    ``style='pytorch'`` puts the stride on the 3x3 conv (torchvision, "ResNet v1.5");
-    ``'caffe'`` puts it on the first 1x1 conv (the original paper).
+    Args: as ``BasicBlock``'s, except
+        expansion (int): The channel squeeze of the 1x1 convs, ``out / mid``. Default: 4.
+        style (str): 'pytorch' puts the stride on the 3x3 conv (torchvision, "ResNet v1.5");
+            'caffe' on the first 1x1 conv (the original paper). Default: 'pytorch'.
+        dilation (int): Dilation (and padding) of the 3x3 conv. Default: 1.
     """
 
     def __init__(self, in_channels, out_channels, expansion=4, stride=1, dilation=1,
@@ -175,7 +192,18 @@ class ResLayer(nn.Sequential):
 
     The first block gets ``stride`` and, when the shape changes, a ``downsample`` shortcut:
     1x1 conv (stride) + norm, or with ``avg_down`` an AvgPool (stride) + stride-1 1x1 conv +
-    norm. ``drop_path_rate`` is one float or a list with one rate per block.
+    norm.
+
+    Args:
+        block (type): ``BasicBlock`` or ``Bottleneck``.
+        num_blocks (int): Number of blocks.
+        in_channels (int), out_channels (int): Of the stage (every block outputs out_channels).
+        expansion (int, optional): Default: None, the block's own (``get_expansion``).
+        stride (int): Stride of the first block. Default: 1.
+        avg_down (bool): AvgPool + stride-1 1x1 conv in the shortcut. Default: False.
+        conv_cfg (dict, optional), norm_cfg (dict): As in ``BasicBlock``.
+        drop_path_rate (float or list[float]): One rate for all blocks, or one per block.
+        **kwargs: Passed to every block (``dilation``, ``style``, ``with_cp``...).
     """
 
     def __init__(self, block, num_blocks, in_channels, out_channels, expansion=None, stride=1,
@@ -217,27 +245,29 @@ class ResLayer(nn.Sequential):
 class ResNet(BaseModule):
     """ResNet backbone. Returns a tuple of the stage outputs listed in ``out_indices``.
 
-    Args (mmpretrain's, same defaults):
+    Args (mmpretrain's names and defaults):
         depth (int): 18, 34, 50, 101 or 152.
-        in_channels (int): input channels. Default 3.
-        stem_channels (int): stem output channels. Default 64.
-        base_channels (int): stage-1 width; stage i has ``base * 2**i * expansion`` channels.
-        expansion (int, optional): block expansion; None -> the block's own.
-        num_stages (int): 1-4 stages. Default 4.
-        strides, dilations (tuple[int]): of the first block of each stage.
-        out_indices (tuple[int]): which stages to return (0-based). Default (3,).
+        in_channels (int): Input image channels. Default: 3.
+        stem_channels (int): Output channels of the stem. Default: 64.
+        base_channels (int): Stage i has ``base_channels * 2**i * expansion`` output
+            channels. Default: 64.
+        expansion (int, optional): Block expansion. Default: None, the block's own.
+        num_stages (int): 1 to 4. Default: 4.
+        strides (Sequence[int]): Of each stage's first block. Default: (1, 2, 2, 2).
+        dilations (Sequence[int]): Of each stage. Default: (1, 1, 1, 1).
+        out_indices (Sequence[int]): The stages to return (0-based). Default: (3, ).
         style (str): 'pytorch' (stride on the 3x3 conv) or 'caffe' (on the 1x1).
-        deep_stem (bool): three 3x3 ConvModules instead of the 7x7 conv (``self.stem``).
-        avg_down (bool): AvgPool + stride-1 conv in the downsample shortcuts.
-        frozen_stages (int): -1 none; 0 freezes the stem; k the stem and layer1..layerk
-            (``requires_grad=False`` and BN kept in eval mode).
-        conv_cfg (dict, optional), norm_cfg (dict): how convs and norms are built.
-        norm_eval (bool): keep every BN in eval mode during training (frozen statistics).
-        with_cp (bool): gradient checkpointing in PyTorch; accepted and ignored here.
-        zero_init_residual (bool): zero the last norm of each block in ``init_weights()`` so
-            every block starts as the identity.
-        init_cfg: Kaiming on convs, 1/0 on norms.
-        drop_path_rate (float): stochastic depth, growing linearly to this over all blocks.
+        deep_stem (bool): Three 3x3 ConvModules (``self.stem``), not the 7x7 conv.
+        avg_down (bool): AvgPool + stride-1 1x1 conv in the shortcuts. Default: False.
+        frozen_stages (int): -1 none; 0 the stem; k the stem and layer1..layerk
+            (``requires_grad=False``, kept in eval mode). Default: -1.
+        conv_cfg (dict, optional), norm_cfg (dict): How convs and norms are built.
+        norm_eval (bool): Keep every BN in eval mode in training (frozen statistics).
+        with_cp (bool): Gradient checkpointing in mmpretrain; accepted and ignored here.
+        zero_init_residual (bool): Zero the last norm of each block in ``init_weights()``
+            so every block starts as the identity. Default: True.
+        init_cfg (dict or list[dict]): Default: Kaiming on convs, 1 on norms.
+        drop_path_rate (float): Stochastic depth, rising linearly to this over the blocks.
     """
 
     arch_settings = {
@@ -383,7 +413,9 @@ class ResNet(BaseModule):
 
 @MODELS.register_module()
 class ResNetV1c(ResNet):
-    """ResNet with the deep stem (three 3x3 convs) instead of the 7x7 conv."""
+    """ResNet with the deep stem (three 3x3 convs) instead of the 7x7 conv.
+
+    Args: ``ResNet``'s, but ``deep_stem`` and ``avg_down``."""
 
     def __init__(self, **kwargs):
         super().__init__(deep_stem=True, avg_down=False, **kwargs)
@@ -391,7 +423,9 @@ class ResNetV1c(ResNet):
 
 @MODELS.register_module()
 class ResNetV1d(ResNet):
-    """ResNet with the deep stem and AvgPool downsampling in the shortcuts."""
+    """ResNet with the deep stem and AvgPool downsampling in the shortcuts.
+
+    Args: ``ResNet``'s, but ``deep_stem`` and ``avg_down``."""
 
     def __init__(self, **kwargs):
         super().__init__(deep_stem=True, avg_down=True, **kwargs)
