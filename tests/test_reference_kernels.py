@@ -57,7 +57,8 @@ class ReferenceLib:
         return call
 
 
-FAST_LIB = SimpleNamespace(nn=minicls.nn, tensor=lambda d: minicls.tensor(d, dtype=minicls.float64))
+FAST_LIB = SimpleNamespace(nn=minicls.nn,
+                           tensor=lambda data: minicls.tensor(data, dtype=minicls.float64))
 CASES = [(op, case) for op in FAST_OPS for case in op.cases]
 
 

@@ -90,11 +90,23 @@ class BasicBlock(BaseModule):
 class Bottleneck(BaseModule):
     """1x1 (in -> mid), 3x3 (mid -> mid), 1x1 (mid -> out) convs, ``mid = out // expansion``.
 
-    Args: as ``BasicBlock``'s, except
+    Args:
+        in_channels (int): Input channels of the block.
+        out_channels (int): Output channels of the block.
         expansion (int): The channel squeeze of the 1x1 convs, ``out / mid``. Default: 4.
+        stride (int): Stride of the block (2 halves the resolution). Default: 1.
+        dilation (int): Dilation (and padding) of the 3x3 conv. Default: 1.
+        downsample (Module, optional): The shortcut when the shape changes (a 1x1 conv + norm,
+            built by ``ResLayer``). Default: None, the identity.
         style (str): 'pytorch' puts the stride on the 3x3 conv (torchvision, "ResNet v1.5");
             'caffe' on the first 1x1 conv (the original paper). Default: 'pytorch'.
-        dilation (int): Dilation (and padding) of the 3x3 conv. Default: 1.
+        with_cp (bool): Gradient checkpointing in mmpretrain; accepted and ignored here.
+        conv_cfg (dict, optional): Config of the convs. Default: None, ``nn.Conv2d``.
+        norm_cfg (dict): Config of the norms. Default: ``dict(type='BN')``.
+        act_cfg (dict): Config of the activation. Default: ``dict(type='ReLU', inplace=True)``.
+        drop_path_rate (float): Stochastic depth: the chance of dropping the residual branch
+            of a sample in training. Default: 0.
+        init_cfg (dict or list[dict], optional): Initialization config. Default: None.
     """
 
     def __init__(self, in_channels, out_channels, expansion=4, stride=1, dilation=1,

@@ -87,7 +87,8 @@ def conv2d_backward(grad_output, input, weight, bias=None, stride=1, padding=0, 
     """(grad_input, grad_weight, grad_bias) of ``conv2d`` (grad_bias None without a bias).
 
     Every output pixel sent weight * window forward, so it sends grad back to both:
-    grad_window += grad_output[:, :, p, q] . weight,   grad_weight += grad_output[:, :, p, q] . window.
+    grad_window += grad_output[:, :, p, q] . weight,
+    grad_weight += grad_output[:, :, p, q] . window.
     """
     x, w, gy = np.asarray(input), np.asarray(weight), np.asarray(grad_output)
     h, wd = x.shape[2:]
