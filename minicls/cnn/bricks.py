@@ -138,6 +138,27 @@ class ConvModule(Module):
     ``activate``; so the state_dict keys are ``conv.weight``, ``bn.weight``, ... as in mmcv.
     ``bias='auto'`` gives the conv a bias only when there is no norm layer after it.
     Init (mmcv's): conv weight Kaiming normal (fan_out, relu), conv bias 0; norm weight 1, bias 0.
+
+    Args:
+        in_channels (int): channels of the input.
+        out_channels (int): channels the conv produces.
+        kernel_size (int | tuple[int, int]): size of the conv kernel.
+        stride (int | tuple[int, int]): stride of the conv. Defaults to 1.
+        padding (int | tuple[int, int] | str): zero padding of the conv ('same' and 'valid'
+            as ``nn.Conv2d``). Defaults to 0.
+        dilation (int | tuple[int, int]): spacing of the kernel taps. Defaults to 1.
+        groups (int): blocked connections from input to output channels. Defaults to 1.
+        bias (bool | str): whether the conv has a bias; ``'auto'`` gives it one only when no
+            norm layer follows. Defaults to ``'auto'``.
+        conv_cfg (dict, optional): the conv layer's config (``build_conv_layer``); None is a
+            plain ``Conv2d``. Defaults to None.
+        norm_cfg (dict, optional): the norm layer's config (``build_norm_layer``), e.g.
+            ``dict(type='BN')``; None for no norm layer. Defaults to None.
+        act_cfg (dict, optional): the activation's config (``build_activation_layer``); None
+            for no activation. Defaults to ``dict(type='ReLU')``.
+        inplace (bool): passed to activations that take ``inplace``. Defaults to True.
+        order (tuple[str]): the order of 'conv', 'norm' and 'act'. Defaults to
+            ``('conv', 'norm', 'act')``.
     """
     _abbr_ = 'conv_block'
 

@@ -26,7 +26,9 @@ def _full_padding(size, kernel, stride, padding, dilation, out_size):
 class MaxPool2d(Function):
     """y[n, c, oh, ow] = max over taps (i, j) of x_pad[n, c, oh*SH + i*DH, ow*SW + j*DW],
     padding with -inf (a padded pixel never wins). dx: dy goes to the arg max of its window;
-    ties go to the first tap in row-major order, as in PyTorch."""
+    ties go to the first tap in row-major order, as in PyTorch.
+
+    Plain reference: minicls.nn.functional.reference.max_pool2d (and max_pool2d_backward)."""
     cases = [
         OpCase(lambda lib, x: lib.nn.functional.max_pool2d(x, 3, 2, padding=1), [(2, 2, 7, 6)],
                domain=(-3.0, -1.0), name='negative-input-padded'),
@@ -68,7 +70,9 @@ class AvgPool2d(Function):
     """y = (sum over the window of x_pad, zero padded) / divisor. The divisor is
     ``divisor_override``, else the window's size clipped to the padded input (padding counts,
     ceil_mode's overhang does not) when ``count_include_pad``, else its number of real pixels.
-    dx: each window spreads dy / divisor evenly over its pixels."""
+    dx: each window spreads dy / divisor evenly over its pixels.
+
+    Plain reference: minicls.nn.functional.reference.avg_pool2d (and avg_pool2d_backward)."""
     cases = [
         OpCase(lambda lib, x: lib.nn.functional.avg_pool2d(x, 3, 2, padding=1), [(2, 2, 7, 6)],
                name='pad-include'),

@@ -20,6 +20,20 @@ class Conv2d(Module):
     ``'valid'`` / ``'same'`` (kept as that string, as in PyTorch; ``F.conv2d`` works it out).
     Default init (PyTorch's): ``kaiming_uniform_(weight, a=sqrt(5))`` and the bias
     U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with ``fan_in = in_channels // groups * kh * kw``.
+
+    Args:
+        in_channels (int): Channels of the input.
+        out_channels (int): Channels of the output (one filter each).
+        kernel_size (int or tuple): ``(kh, kw)``; an int for a square kernel.
+        stride (int or tuple): Default: 1.
+        padding (int, tuple or str): Zeros added on each side, or ``'valid'`` / ``'same'``.
+            Default: 0.
+        dilation (int or tuple): Spacing between the kernel taps. Default: 1.
+        groups (int): Split the channels into this many independent convs. Default: 1.
+        bias (bool): Add a learnable bias. Default: True.
+        padding_mode (str): Only ``'zeros'`` is supported.
+        device (str, optional), dtype (optional): Where and in what dtype the parameters
+            are created. Default: None, CPU and the default float dtype.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
