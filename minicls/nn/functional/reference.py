@@ -3,7 +3,7 @@
 The ops in ``conv.py``, ``pooling.py`` and ``normalization.py`` are built for speed (im2col,
 cache blocks, threads, dx computed as another conv). The functions here compute the same
 numbers the way one would on a whiteboard: slide a window over the input, one output pixel at
-a time. They are slow, so they are for reading and for testing: ``tests/test_reference_kernels.py``
+a time. They are slow, so they are for reading and for testing: ``tests/test_nn/test_reference.py``
 checks every fast op, forward and backward, against them, without PyTorch.
 
 NumPy arrays in, NumPy arrays out; PyTorch's argument names and defaults. Each forward has

@@ -4,7 +4,7 @@ import ast
 import os
 import re
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOC = os.path.join(ROOT, 'docs', 'one_step.md')
 CITATION = re.compile(r'`([\w/]+\.py)(?:::([\w.]+))?`')
 
