@@ -16,6 +16,7 @@ import numpy as np
 
 import minicls
 
+from .distributed import unwrap
 from .checkpoint import CheckpointError, atomic_write, load_checkpoint, save_checkpoint
 
 
@@ -85,7 +86,7 @@ class CheckpointMixin:
                    python_rng_state=random.getstate(),
                    loader_seed=getattr(loader, 'seed', None),
                    log_buffer=self.log_buffer.state_dict())
-        checkpoint = dict(meta=meta, state_dict=self.model.state_dict(), message_hub=hub)
+        checkpoint = dict(meta=meta, state_dict=unwrap(self.model).state_dict(), message_hub=hub)
         if save_optimizer and self.optim_wrapper is not None:
             checkpoint['optimizer'] = self.optim_wrapper.state_dict()
         if save_param_scheduler and self.param_schedulers:
@@ -115,7 +116,7 @@ class CheckpointMixin:
         if not resume:  # load_from: what fits is loaded, the rest is logged (strict: raises)
             from minicls.io import load_weights
             from .checkpoint import load_state_dict
-            load_state_dict(self.model, load_weights(path), strict=bool(strict),
+            load_state_dict(unwrap(self.model), load_weights(path), strict=bool(strict),
                             logger=self.logger, source=path)
             self.logger.info(f'Load checkpoint from {path}')
             return None
@@ -125,7 +126,7 @@ class CheckpointMixin:
         except CheckpointError as err:
             raise CheckpointError(f'{err} {self._listing()} Resume from another with '
                                   '`--resume PATH`.') from err
-        self.model.load_state_dict(checkpoint['state_dict'])
+        unwrap(self.model).load_state_dict(checkpoint['state_dict'])
         meta, hub = checkpoint['meta'], dict(checkpoint.get('message_hub', {}))
         if 'optimizer' in checkpoint and self.optim_wrapper is not None:
             self.optim_wrapper.load_state_dict(checkpoint['optimizer'])

@@ -1,0 +1,214 @@
+"""``minicls.distributed``: several processes ("ranks") that exchange arrays, as ``torch.distributed``.
+
+Data-parallel training runs one copy of the program per rank; they talk only through a few
+collective operations, all on NumPy buffers through MPI (mpi4py)::
+
+    all_reduce(x)      every rank ends with the sum over ranks of its x    (in place)
+    broadcast(x, src)  every rank ends with rank src's x                   (in place)
+    all_gather_object  every rank ends with the list [obj of rank 0, obj of rank 1, ...]
+    barrier()          nobody goes on until everybody got here
+
+Start the ranks with MPI's launcher and call :func:`init_process_group` in each::
+
+    mpiexec -n 4 python train.py      # 4 processes; in train.py:
+    import minicls.distributed as dist
+    dist.init_process_group('mpi')
+    print(dist.get_rank(), dist.get_world_size())
+
+Without an initialised group (a plain ``python train.py``) there is one rank: rank 0 of a world
+of size 1, and every collective returns at once, leaving its argument as it is.
+
+GPUs: rank r uses GPU ``r % (GPUs on its machine)`` (:func:`init_process_group` selects it).
+A CuPy array is sent through a host copy (``array.get()``, MPI on the host buffer, copy back):
+correct with any MPI, slower than NCCL or a CUDA-aware MPI (see docs in the README).
+"""
+import os
+import sys
+import traceback
+
+import numpy as np
+
+__all__ = ['ReduceOp', 'is_available', 'is_initialized', 'init_process_group', 'get_rank',
+           'get_world_size', 'get_local_size', 'barrier', 'broadcast', 'all_reduce',
+           'all_gather_object', 'destroy_process_group', 'MISSING_MPI']
+
+MISSING_MPI = ("--launcher mpi needs mpi4py and an MPI library: pip install 'minicls[dist]' "
+               '(or: pip install mpi4py mpich)')
+
+
+class ReduceOp:
+    """How :func:`all_reduce` combines the ranks' values (``torch.distributed.ReduceOp``)."""
+    SUM, MAX, MIN = 'sum', 'max', 'min'
+
+
+_comm = None  # MPI.COMM_WORLD once init_process_group ran
+
+
+def is_available():
+    """True when mpi4py (and so an MPI library) can be imported."""
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def is_initialized():
+    return _comm is not None
+
+
+def init_process_group(backend='mpi'):
+    """Join the ranks started by ``mpiexec``; also selects this rank's GPU when there are GPUs,
+    and makes an uncaught exception on any rank end every rank (:func:`_abort_on_error`)."""
+    global _comm
+    if backend != 'mpi':
+        raise ValueError(f"minicls.distributed supports backend='mpi' only, got {backend!r}")
+    if not is_available():
+        raise RuntimeError(MISSING_MPI)
+    if _comm is not None:
+        return
+    from mpi4py import MPI
+    _comm = MPI.COMM_WORLD
+    sys.excepthook = _abort_on_error
+    from minicls import cuda
+    if cuda.is_available():  # one GPU per rank
+        from minicls import backend as _backend
+        _backend.cupy.cuda.Device(get_rank() % cuda.device_count()).use()
+
+
+def _abort_on_error(kind, value, tb):
+    """sys.excepthook: print this rank's traceback, then end every rank (``MPI_Abort``).
+
+    Without it, a rank that dies leaves the others waiting for it in their next all-reduce."""
+    sys.stderr.write(f'[rank {get_rank()}] ' + ''.join(traceback.format_exception(kind, value,
+                                                                                   tb)))
+    sys.stderr.flush()
+    _comm.Abort(130 if issubclass(kind, KeyboardInterrupt) else 1)
+
+
+def destroy_process_group():
+    """Leave the group: back to one rank (MPI itself is finalised when Python exits)."""
+    global _comm
+    _comm = None
+    sys.excepthook = sys.__excepthook__
+
+
+def get_rank():
+    return _comm.Get_rank() if _comm is not None else 0
+
+
+def get_world_size():
+    return _comm.Get_size() if _comm is not None else 1
+
+
+def get_local_size():
+    """How many ranks run on this machine (1 without a group)."""
+    if _comm is None:
+        return 1
+    from mpi4py import MPI
+    local = _comm.Split_type(MPI.COMM_TYPE_SHARED)
+    size = local.Get_size()
+    local.Free()
+    return size
+
+
+def barrier():
+    if _comm is not None:
+        _comm.Barrier()
+
+
+def _host(array):
+    """(a NumPy array to communicate, a function that writes it back into ``array``)."""
+    data = getattr(array, 'data', array) if not isinstance(array, np.ndarray) else array
+    if isinstance(data, np.ndarray):
+        if data.flags.c_contiguous:
+            return data, lambda host: None
+        host = np.ascontiguousarray(data)
+        return host, lambda host: data.__setitem__(Ellipsis, host)
+    host = data.get()  # a CuPy array: through a host copy
+    return host, lambda host: data.set(host)
+
+
+def _mpi_op(op):
+    from mpi4py import MPI
+    ops = {ReduceOp.SUM: MPI.SUM, ReduceOp.MAX: MPI.MAX, ReduceOp.MIN: MPI.MIN}
+    if op not in ops:
+        raise ValueError(f'unknown reduce op {op!r}; use ReduceOp.SUM, MAX or MIN')
+    return ops[op]
+
+
+def all_reduce(tensor, op=ReduceOp.SUM):
+    """Replace ``tensor`` (a Tensor or an array) by the sum (max, min) of it over all ranks."""
+    if _comm is None:
+        return tensor
+    host, write_back = _host(tensor)
+    from mpi4py import MPI
+    _comm.Allreduce(MPI.IN_PLACE, host, op=_mpi_op(op))
+    write_back(host)
+    return tensor
+
+
+class _Work:
+    """A started all-reduce (``torch.distributed.Work``): ``wait()`` returns when it is done."""
+
+    def __init__(self, request):
+        self.request = request
+
+    def wait(self):
+        # Test() in a loop rather than Wait(): Python gets to run its signal handlers
+        # (Ctrl-C) between the tests instead of blocking inside MPI.
+        while not self.request.Test():
+            pass
+        return True
+
+
+def all_reduce_async(array, op=ReduceOp.SUM):
+    """Start summing the contiguous NumPy ``array`` over the ranks in place; returns a work
+    object whose ``wait()`` returns when ``array`` holds the sum (``all_reduce(..., async_op=
+    True)`` in torch)."""
+    if _comm is None:
+        return _Work(_Done())
+    from mpi4py import MPI
+    return _Work(_comm.Iallreduce(MPI.IN_PLACE, array, op=_mpi_op(op)))
+
+
+class _Done:
+    def Test(self):  # noqa: N802 (MPI's name)
+        return True
+
+
+def broadcast(tensor, src=0):
+    """Replace ``tensor`` on every rank by rank ``src``'s (in place)."""
+    if _comm is None:
+        return tensor
+    host, write_back = _host(tensor)
+    _comm.Bcast(host, root=src)
+    write_back(host)
+    return tensor
+
+
+def all_gather_object(object_list, obj):
+    """Fill ``object_list`` (of world-size entries) with every rank's ``obj`` (pickled: only
+    between ranks of one job, which trust each other)."""
+    gathered = _comm.allgather(obj) if _comm is not None else [obj]
+    if len(object_list) != len(gathered):
+        raise ValueError(f'all_gather_object: object_list has {len(object_list)} entries, the '
+                         f'world size is {len(gathered)}')
+    object_list[:] = gathered
+    return object_list
+
+
+def broadcast_object(obj, src=0):
+    """Rank ``src``'s ``obj`` on every rank."""
+    return _comm.bcast(obj, root=src) if _comm is not None else obj
+
+
+def set_threads_per_rank():
+    """Share this machine's cores among its ranks: ``MINICLS_NUM_THREADS``, else cores / ranks
+    on the machine, for minicls's thread pool and BLAS (so ranks do not oversubscribe)."""
+    from minicls import parallel
+    n = os.environ.get('MINICLS_NUM_THREADS')
+    n = int(n) if n else max(1, parallel._cores() // get_local_size())
+    parallel.set_num_threads(n)
+    parallel.set_blas_threads(n)
+    return n
