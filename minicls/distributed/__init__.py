@@ -119,7 +119,8 @@ def barrier():
 
 def _host(array):
     """(a NumPy array to communicate, a function that writes it back into ``array``)."""
-    data = getattr(array, 'data', array) if not isinstance(array, np.ndarray) else array
+    from minicls.tensor import Tensor
+    data = array.data if isinstance(array, Tensor) else array
     if isinstance(data, np.ndarray):
         if data.flags.c_contiguous:
             return data, lambda host: None
@@ -151,30 +152,32 @@ def all_reduce(tensor, op=ReduceOp.SUM):
 class _Work:
     """A started all-reduce (``torch.distributed.Work``): ``wait()`` returns when it is done."""
 
-    def __init__(self, request):
-        self.request = request
+    def __init__(self, request, host=None, write_back=None):
+        self.request, self.host, self.write_back = request, host, write_back
 
     def wait(self):
         # Test() in a loop rather than Wait(): Python gets to run its signal handlers
         # (Ctrl-C) between the tests instead of blocking inside MPI.
         while not self.request.Test():
             pass
+        if self.write_back is not None:
+            self.write_back(self.host)
         return True
-
-
-def all_reduce_async(array, op=ReduceOp.SUM):
-    """Start summing the contiguous NumPy ``array`` over the ranks in place; returns a work
-    object whose ``wait()`` returns when ``array`` holds the sum (``all_reduce(..., async_op=
-    True)`` in torch)."""
-    if _comm is None:
-        return _Work(_Done())
-    from mpi4py import MPI
-    return _Work(_comm.Iallreduce(MPI.IN_PLACE, array, op=_mpi_op(op)))
 
 
 class _Done:
     def Test(self):  # noqa: N802 (MPI's name)
         return True
+
+
+def all_reduce_async(tensor, op=ReduceOp.SUM):
+    """Start :func:`all_reduce`; returns a work object whose ``wait()`` returns when ``tensor``
+    holds the result (``all_reduce(..., async_op=True)`` in torch)."""
+    if _comm is None:
+        return _Work(_Done())
+    host, write_back = _host(tensor)
+    from mpi4py import MPI
+    return _Work(_comm.Iallreduce(MPI.IN_PLACE, host, op=_mpi_op(op)), host, write_back)
 
 
 def broadcast(tensor, src=0):

@@ -66,7 +66,9 @@ def main(out):
     for indices in evaluation:
         metric.process({'gt_label': labels[indices]}, {'pred_score': scores[indices]})
     metric.results = gather_results(metric.results, 11)
-    report = dict(world=world, len=len(loader), shards=shards, metric=metric.evaluate())
+    dist.set_threads_per_rank()
+    report = dict(world=world, len=len(loader), shards=shards, metric=metric.evaluate(),
+                  threads=minicls.get_num_threads(), local=dist.get_local_size())
     np.savez(f'{out}/rank{rank}.npz', **arrays)
     with open(f'{out}/rank{rank}.json', 'w') as f:
         json.dump(report, f)

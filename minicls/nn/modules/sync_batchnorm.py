@@ -34,6 +34,8 @@ class SyncBatchNormFunction(Function):
 
     Shapes: x and y (N, C, *S); w, b, the statistics and s1, s2 (C,).
     """
+    tested_in = ('tests/test_nn/test_sync_batchnorm.py (gradcheck and PyTorch parity through '
+                 'the module; tests/test_distributed/test_ddp.py on two ranks)')
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean=None, running_var=None, momentum=0.1,

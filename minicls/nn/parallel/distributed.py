@@ -18,11 +18,10 @@ the first is waited for, so MPI moves one while the others are copied.
 """
 import contextlib
 
-import numpy as np
-
 from ... import distributed as dist
 from ...autograd.engine import call_after_backward
 from ...autograd.grad_mode import is_grad_enabled
+from ...backend import get_array_module
 from ..modules.module import Module
 
 __all__ = ['DistributedDataParallel']
@@ -101,25 +100,15 @@ class DistributedDataParallel(Module):
             return
         params = [p for p in self.module.parameters() if p.requires_grad and p.grad is not None]
         pending = []
-        for bucket in self._buckets(params):
-            flat = np.concatenate([_host(p.grad.data).ravel() for p in bucket])
+        for bucket in self._buckets(params):  # start every bucket's all-reduce...
+            xp = get_array_module(bucket[0].grad.data)
+            flat = xp.concatenate([p.grad.data.ravel() for p in bucket])
             pending.append((bucket, flat, dist.all_reduce_async(flat)))
-        for bucket, flat, request in pending:
-            request.wait()
+        for bucket, flat, work in pending:  # ...then wait for them in turn
+            work.wait()
             flat /= world
             start = 0
             for p in bucket:
                 n = p.grad.data.size
-                _set(p.grad, flat[start:start + n].reshape(p.grad.data.shape))
+                p.grad.data[...] = flat[start:start + n].reshape(p.grad.data.shape)
                 start += n
-
-
-def _host(array):
-    return array if isinstance(array, np.ndarray) else array.get()
-
-
-def _set(grad, host):
-    if isinstance(grad.data, np.ndarray):
-        grad.data[...] = host
-    else:  # a CuPy array
-        grad.data.set(np.ascontiguousarray(host))
