@@ -32,8 +32,8 @@ __all__ = ['ReduceOp', 'is_available', 'is_initialized', 'init_process_group', '
            'get_world_size', 'get_local_size', 'barrier', 'broadcast', 'all_reduce',
            'all_gather_object', 'destroy_process_group', 'MISSING_MPI']
 
-MISSING_MPI = ("--launcher mpi needs mpi4py and an MPI library: pip install 'minicls[dist]' "
-               '(or: pip install mpi4py mpich)')
+MISSING_MPI = ('--launcher mpi needs mpi4py and an MPI library: pip install mpi4py mpich '
+                   '(or pip install -e ".[dist]" in the minicls folder)')
 
 
 class ReduceOp:
@@ -70,10 +70,19 @@ def init_process_group(backend='mpi'):
     from mpi4py import MPI
     _comm = MPI.COMM_WORLD
     sys.excepthook = _abort_on_error
-    from minicls import cuda
-    if cuda.is_available():  # one GPU per rank
-        from minicls import backend as _backend
-        _backend.cupy.cuda.Device(get_rank() % cuda.device_count()).use()
+    select_device(get_rank())
+
+
+def select_device(rank):
+    """Make GPU ``rank % (GPUs on this machine)`` the current one (``--device cuda`` then means
+    it); None without GPUs. Ranks are numbered machine by machine, so the ranks of one machine
+    take its GPUs in turn."""
+    from minicls import backend, cuda
+    if not cuda.is_available():
+        return None
+    index = rank % cuda.device_count()
+    backend.cupy.cuda.Device(index).use()
+    return index
 
 
 def _abort_on_error(kind, value, tb):

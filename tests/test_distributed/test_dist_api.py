@@ -124,3 +124,12 @@ def test_the_wrapper_reaches_the_model_and_its_device_gradients(two_ranks, cuda)
     x = minicls.tensor(np.ones((5, 3), np.float32), device=cuda)
     ddp(x).square().mean().backward()
     assert all(p.grad.device == 'cuda:0' for p in model.parameters())
+
+
+def test_each_rank_takes_its_own_gpu(cuda, monkeypatch):
+    from minicls import backend
+    used = []
+    monkeypatch.setattr(backend.cupy.cuda.runtime, 'getDeviceCount', lambda: 4, raising=False)
+    monkeypatch.setattr(backend.cupy.cuda, 'Device',
+                        lambda i: type('D', (), {'use': lambda self: used.append(i)})())
+    assert [dist.select_device(rank) for rank in range(6)] == [0, 1, 2, 3, 0, 1] == used
