@@ -30,7 +30,8 @@ import numpy as np
 
 __all__ = ['ReduceOp', 'is_available', 'is_initialized', 'init_process_group', 'get_rank',
            'get_world_size', 'get_local_size', 'barrier', 'broadcast', 'all_reduce',
-           'all_gather_object', 'destroy_process_group', 'MISSING_MPI']
+           'all_reduce_async', 'all_gather_object', 'broadcast_object', 'destroy_process_group',
+           'select_device', 'set_threads_per_rank', 'MISSING_MPI']
 
 MISSING_MPI = ('--launcher mpi needs mpi4py and an MPI library: pip install mpi4py mpich '
                    '(or pip install -e ".[dist]" in the minicls folder)')
