@@ -89,9 +89,16 @@ def select_device(rank):
 def _abort_on_error(kind, value, tb):
     """sys.excepthook: print this rank's traceback, then end every rank (``MPI_Abort``).
 
-    Without it, a rank that dies leaves the others waiting for it in their next all-reduce."""
-    sys.stderr.write(f'[rank {get_rank()}] ' + ''.join(traceback.format_exception(kind, value,
-                                                                                   tb)))
+    Without it, a rank that dies leaves the others waiting for it in their next all-reduce.
+    A Ctrl-C (which mpiexec passes to every rank) ends them too, with one line: the ranks stop
+    at different points, so there is no consistent state to save; --resume goes on from the
+    last checkpoint."""
+    if issubclass(kind, KeyboardInterrupt):
+        message = 'interrupted (Ctrl-C): every rank stops; --resume continues from the last ' \
+                  'checkpoint\n'
+    else:
+        message = ''.join(traceback.format_exception(kind, value, tb))
+    sys.stderr.write(f'[rank {get_rank()}] {message}')
     sys.stderr.flush()
     _comm.Abort(130 if issubclass(kind, KeyboardInterrupt) else 1)
 

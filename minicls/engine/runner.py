@@ -237,7 +237,8 @@ class Runner(CheckpointMixin):
         return None
 
     def _start_logs(self, mode):
-        if minicls.distributed.get_rank() != 0:  # rank 0 logs for all
+        if minicls.distributed.get_rank() != 0:  # rank 0 logs for all; others: errors only
+            self.logger = get_logger('minicls', level='ERROR')
             return
         log_dir = osp.join(self.work_dir, self.timestamp)
         os.makedirs(log_dir, exist_ok=True)

@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 import minicls
+import minicls.distributed
 
 from .distributed import unwrap
 from .checkpoint import CheckpointError, atomic_write, load_checkpoint, save_checkpoint
@@ -175,7 +176,8 @@ class CheckpointMixin:
     def _install_sigint(self):
         """First Ctrl-C: finish the iteration, save, stop. Second Ctrl-C: stop at once,
         saving nothing (the iteration it interrupts is half done)."""
-        if threading.current_thread() is not threading.main_thread():
+        if threading.current_thread() is not threading.main_thread() or \
+                minicls.distributed.is_initialized():  # several ranks: Ctrl-C ends them all
             return None
 
         def handler(signum, frame):

@@ -130,6 +130,7 @@ def test_train_a_config_on_two_ranks_and_resume(tmp_path):
     run = mpiexec('-m', 'minicls.train', 'tiny.py', '--launcher', 'mpi', '--resume',
                   '--cfg-options', 'train_cfg.max_epochs=2', cwd=tmp_path, timeout=120)
     assert run.returncode == 0, run.stderr + run.stdout
+    assert (run.stdout + run.stderr).count('Training 2 epochs') == 1  # rank 1 logs no info
     work = tmp_path / 'work'
     logs = sorted(work.glob('*/*.log'))  # one per launch (one if both started in 1 second)
     assert len(logs) in (1, 2) and all(len(list(p.parent.glob('*.log'))) == 1 for p in logs)

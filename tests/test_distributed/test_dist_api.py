@@ -133,3 +133,20 @@ def test_each_rank_takes_its_own_gpu(cuda, monkeypatch):
     monkeypatch.setattr(backend.cupy.cuda, 'Device',
                         lambda i: type('D', (), {'use': lambda self: used.append(i)})())
     assert [dist.select_device(rank) for rank in range(6)] == [0, 1, 2, 3, 0, 1] == used
+
+
+@pytest.mark.parametrize('error,code', [(KeyboardInterrupt(), 130), (ValueError('bad'), 1)])
+def test_an_uncaught_error_aborts_every_rank(two_ranks, capsys, error, code):
+    """The excepthook init_process_group installs: this rank's message, then MPI_Abort."""
+    aborted = []
+    two_ranks.Abort = aborted.append
+    try:
+        raise error
+    except BaseException as err:  # noqa: B036
+        dist._abort_on_error(type(err), err, err.__traceback__)
+    err = capsys.readouterr().err
+    assert aborted == [code] and err.startswith('[rank 0] ')
+    if code == 130:
+        assert err.count('\n') == 1 and '--resume' in err
+    else:
+        assert 'Traceback' in err and 'ValueError: bad' in err
