@@ -1,7 +1,7 @@
 """Every tutorial (and the README's tour) is executed: its ```python blocks run in order, in one namespace, in a
-temporary directory. A block whose first line is `# no-test` is skipped (e.g. a long run); one whose first line
-is `# needs mpiexec` runs only where mpi4py and mpiexec are installed (the test is reported as skipped otherwise,
-after the other blocks ran)."""
+temporary directory. A block whose first line is `# no-test` is skipped (e.g. a long run); one whose
+first line is `# needs mpiexec` runs only where mpi4py and mpiexec are installed (otherwise the test
+runs the other blocks, then reports a skip)."""
 import os
 import re
 import shutil

@@ -1,4 +1,4 @@
-"""``minicls.distributed``: several processes ("ranks") that exchange arrays, as ``torch.distributed``.
+"""``minicls.distributed``: processes ("ranks") that exchange arrays, as ``torch.distributed``.
 
 Data-parallel training runs one copy of the program per rank; they talk only through a few
 collective operations, all on NumPy buffers through MPI (mpi4py)::

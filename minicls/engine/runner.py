@@ -31,10 +31,11 @@ from minicls.backend import parse_device
 from minicls.config import Config
 from minicls.config.errors import ConfigError, ConfigKeyError
 from minicls.datasets.checks import check_datasets
-from minicls.registry import HOOKS, METRICS, MODELS
+from minicls.registry import HOOKS, MODELS
 
 from . import distributed as ddp
 from .checkpoint import remove_stale_temp_files
+from .evaluator import Evaluator
 from .hooks.hook import get_priority
 from .logger import LogBuffer, ScalarWriter, get_logger
 from .optim import build_optim_wrapper
@@ -76,25 +77,6 @@ def _check_not_empty(key, loader):
                          'batch_size or drop_last=False')
     raise ValueError(f'the {what} has no samples: check {key}.dataset (data_root, '
                      'data_prefix, ann_file, indices)')
-
-
-class _Evaluator:
-    """One or more metrics (``val_evaluator`` may be a dict or a list of dicts)."""
-
-    def __init__(self, cfg):
-        cfgs = cfg if isinstance(cfg, (list, tuple)) else [cfg]
-        self.metrics = [c if hasattr(c, 'process') else METRICS.build(_to_dict(c)) for c in cfgs]
-
-    def process(self, data_batch, outputs):
-        for metric in self.metrics:
-            metric.process(data_batch, outputs)
-
-    def evaluate(self, size):
-        results = {}
-        for metric in self.metrics:
-            ddp.gather_metric(metric, size)  # several ranks: every rank's results, in order
-            results.update(metric.evaluate())
-        return {k: float(v) if np.ndim(v) == 0 else v for k, v in results.items()}
 
 
 class Runner(CheckpointMixin):
@@ -278,10 +260,11 @@ class Runner(CheckpointMixin):
         loader = _check_not_empty('train_dataloader', self.train_dataloader)
         if do_val:  # built now, so that an empty one fails before training, not after it
             _check_not_empty('val_dataloader', self.val_dataloader)
-        check_datasets(ddp.unwrap(self.model), getattr(loader, 'dataset', None),  # minicls/datasets/checks.py
+        model = ddp.unwrap(self.model)  # the model inside DistributedDataParallel, if any
+        check_datasets(model, getattr(loader, 'dataset', None),  # minicls/datasets/checks.py
                        getattr(self.val_dataloader, 'dataset', None) if do_val else None, self.cfg)
         self.max_iters = self.max_epochs * len(loader)
-        self.optim_wrapper = build_optim_wrapper(ddp.unwrap(self.model), self._optim_cfg(loader))
+        self.optim_wrapper = build_optim_wrapper(model, self._optim_cfg(loader))
         self.param_schedulers = build_param_schedulers(
             _to_dict(self.cfg.get('param_scheduler')), self.optim_wrapper, len(loader),
             self.max_epochs, self.max_iters)
@@ -380,7 +363,7 @@ class Runner(CheckpointMixin):
     def _eval_epoch(self, mode):
         loader = self.val_dataloader if mode == 'val' else self.test_dataloader
         key = f'{mode}_evaluator'
-        evaluator = _Evaluator(self.cfg.get(key) or self.cfg.get('val_evaluator'))
+        evaluator = Evaluator(self.cfg.get(key) or self.cfg.get('val_evaluator'))
         if hasattr(loader, 'set_epoch'):
             loader.set_epoch(0)
         self.call_hook(f'before_{mode}_epoch')

@@ -150,3 +150,26 @@ def test_an_uncaught_error_aborts_every_rank(two_ranks, capsys, error, code):
         assert err.count('\n') == 1 and '--resume' in err
     else:
         assert 'Traceback' in err and 'ValueError: bad' in err
+
+
+@pytest.mark.parametrize('round_up', [True, False])
+def test_the_loader_shards_by_rank_and_gathering_restores_the_order(round_up, monkeypatch):
+    """mmengine's DefaultSampler: one order per epoch, padded (round_up) to a multiple of the
+    ranks; rank r takes every N-th. Gathered back, the results are the data set in order."""
+    from minicls.datasets import DataLoader
+    from minicls.engine import distributed as engine_dist
+    data = list(range(10))
+    loaders = [DataLoader(data, batch_size=2, shuffle=True, seed=4, num_replicas=3, rank=r,
+                          round_up=round_up, collate_fn=list) for r in range(3)]
+    shards = [[i for batch in loader for i in batch] for loader in loaders]
+    order = np.random.default_rng(4).permutation(10).tolist()
+    assert [len(s) for s in shards] == ([4, 4, 4] if round_up else [4, 3, 3])
+    assert [len(loader) for loader in loaders] == [2, 2, 2]
+    assert sorted(sum(shards, [])) == sorted(data + (order[:2] if round_up else []))
+    one = DataLoader(data, batch_size=4, shuffle=True, seed=4, collate_fn=list)
+    assert [i for batch in one for i in batch] == order  # one process: the same order
+    monkeypatch.setattr(dist, 'get_world_size', lambda: 3)
+    monkeypatch.setattr(dist, 'all_gather_object', lambda out, obj: shards)
+    assert engine_dist.gather_results(shards[0], 10) == order
+    with pytest.raises(ValueError, match=r'rank must be in \[0, 3\)'):
+        DataLoader(data, num_replicas=3, rank=3)
