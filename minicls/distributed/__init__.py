@@ -122,8 +122,7 @@ def get_local_size():
     """How many ranks run on this machine (1 without a group)."""
     if _comm is None:
         return 1
-    from mpi4py import MPI
-    local = _comm.Split_type(MPI.COMM_TYPE_SHARED)
+    local = _comm.Split_type(_mpi().COMM_TYPE_SHARED)
     size = local.Get_size()
     local.Free()
     return size
@@ -147,8 +146,14 @@ def _host(array):
     return host, lambda host: data.set(host)
 
 
-def _mpi_op(op):
+def _mpi():
+    """mpi4py's ``MPI`` module (imported only once a group is started: importing it starts MPI)."""
     from mpi4py import MPI
+    return MPI
+
+
+def _mpi_op(op):
+    MPI = _mpi()  # noqa: N806 (mpi4py's name)
     ops = {ReduceOp.SUM: MPI.SUM, ReduceOp.MAX: MPI.MAX, ReduceOp.MIN: MPI.MIN}
     if op not in ops:
         raise ValueError(f'unknown reduce op {op!r}; use ReduceOp.SUM, MAX or MIN')
@@ -160,8 +165,7 @@ def all_reduce(tensor, op=ReduceOp.SUM):
     if _comm is None:
         return tensor
     host, write_back = _host(tensor)
-    from mpi4py import MPI
-    _comm.Allreduce(MPI.IN_PLACE, host, op=_mpi_op(op))
+    _comm.Allreduce(_mpi().IN_PLACE, host, op=_mpi_op(op))
     write_back(host)
     return tensor
 
@@ -193,8 +197,7 @@ def all_reduce_async(tensor, op=ReduceOp.SUM):
     if _comm is None:
         return _Work(_Done())
     host, write_back = _host(tensor)
-    from mpi4py import MPI
-    return _Work(_comm.Iallreduce(MPI.IN_PLACE, host, op=_mpi_op(op)), host, write_back)
+    return _Work(_comm.Iallreduce(_mpi().IN_PLACE, host, op=_mpi_op(op)), host, write_back)
 
 
 def broadcast(tensor, src=0):

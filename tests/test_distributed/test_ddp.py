@@ -19,9 +19,9 @@ ROOT = HERE.parent.parent
 try:
     import mpi4py  # noqa: F401
     MPIEXEC = shutil.which('mpiexec')
-    WHY = 'mpiexec not on PATH (pip install "minicls[dist]")'
+    WHY = 'mpiexec not on PATH (pip install -e ".[dist]")'
 except ImportError:
-    MPIEXEC, WHY = None, 'mpi4py is not installed (pip install "minicls[dist]")'
+    MPIEXEC, WHY = None, 'mpi4py is not installed (pip install -e ".[dist]")'
 needs_mpi = pytest.mark.skipif(MPIEXEC is None, reason=WHY)
 
 
