@@ -12,6 +12,8 @@ minicls). Options as mmpretrain's ``tools/train.py``::
 import os
 import sys
 
+import minicls.distributed
+
 from minicls.cli import command_line, configs_help, make_parser
 from minicls.config import Config, DictAction
 from minicls.config.cfg_options import check_option_types
@@ -51,7 +53,7 @@ def parse_args(argv=None):
                         help='scale the lr by batch size / auto_scale_lr.base_batch_size')
     parser.add_argument('--launcher', default=os.environ.get('MINICLS_LAUNCHER', 'none'),
                         help="'none' (one process) or 'mpi' (data-parallel ranks started by "
-                             'mpiexec; pip install "minicls[dist]"); default: $MINICLS_LAUNCHER '
+                             'mpiexec; pip install -e ".[dist]"); default: $MINICLS_LAUNCHER '
                              "or 'none'")
     return parser.parse_args(argv)
 
@@ -100,6 +102,7 @@ def main(argv=None):
         runner.train()
     except FloatingPointError as err:  # CheckInvalidLossHook: a NaN/inf loss stopped training
         runner.logger.error(str(err))
+        minicls.distributed.abort(1)  # under mpiexec: the other ranks stop too
         return 1
     return 130 if runner.interrupted else 0
 

@@ -30,7 +30,8 @@ import numpy as np
 
 __all__ = ['ReduceOp', 'is_available', 'is_initialized', 'init_process_group', 'get_rank',
            'get_world_size', 'get_local_size', 'barrier', 'broadcast', 'all_reduce',
-           'all_reduce_async', 'all_gather_object', 'broadcast_object', 'destroy_process_group',
+           'all_reduce_async', 'all_gather_object', 'broadcast_object', 'abort',
+           'destroy_process_group',
            'select_device', 'set_threads_per_rank', 'MISSING_MPI']
 
 MISSING_MPI = ('--launcher mpi needs mpi4py and an MPI library: pip install mpi4py mpich '
@@ -101,6 +102,16 @@ def _abort_on_error(kind, value, tb):
     sys.stderr.write(f'[rank {get_rank()}] {message}')
     sys.stderr.flush()
     _comm.Abort(130 if issubclass(kind, KeyboardInterrupt) else 1)
+
+
+def abort(code=1):
+    """End every rank now with exit code ``code`` (``MPI_Abort``): for a rank that stops on its
+    own (an error it reports itself), since the others would wait for it forever. Nothing
+    happens in one process."""
+    if get_world_size() > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        _comm.Abort(code)
 
 
 def destroy_process_group():

@@ -17,8 +17,8 @@ import numpy as np
 import minicls
 import minicls.distributed
 
-from .distributed import unwrap
 from .checkpoint import CheckpointError, atomic_write, load_checkpoint, save_checkpoint
+from .distributed import unwrap
 
 
 class CheckpointMixin:

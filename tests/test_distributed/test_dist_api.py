@@ -179,3 +179,16 @@ def test_the_loader_shards_by_rank_and_gathering_restores_the_order(round_up, mo
     assert engine_dist.gather_results(shards[0], 10) == order
     with pytest.raises(ValueError, match=r'rank must be in \[0, 3\)'):
         DataLoader(data, num_replicas=3, rank=3)
+
+
+def test_a_user_error_on_one_rank_ends_every_rank(two_ranks, capsys, tmp_path):
+    """The command lines print it with the rank, then MPI_Abort (the other ranks would wait
+    for this one in their next all-reduce)."""
+    from minicls.train import main
+    aborted = []
+    two_ranks.Abort = aborted.append
+    assert main([str(tmp_path / 'missing.py')]) == 2
+    assert aborted == [2]
+    assert capsys.readouterr().err.startswith('[rank 0] error: ')
+    dist.abort(3)
+    assert aborted == [2, 3]
