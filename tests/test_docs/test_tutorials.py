@@ -107,6 +107,10 @@ def regenerate_images(names=()):
     tutorials/images/."""
     paths = [p for p in TUTORIALS if IMAGE.search(p.read_text())
              and (not names or p.name in names)]
+    unknown = set(names) - {p.name for p in paths}
+    if unknown:
+        sys.exit(f'no tutorial with pictures is called {sorted(unknown)}; those with pictures: '
+                 f'{[p.name for p in TUTORIALS if IMAGE.search(p.read_text())]}')
     for path in paths:
         with tempfile.TemporaryDirectory() as work_dir:
             result = _run_in_process(path, work_dir)
@@ -166,6 +170,12 @@ def test_wrong_output_fails(tmp_path):
     assert result.returncode != 0
     assert 'bad.md block 1 printed something else' in result.stderr
     assert '--- expected:\n42\n--- printed:\n41\n' in result.stderr
+
+
+def test_images_of_an_unknown_tutorial_is_an_error():
+    result = subprocess.run([sys.executable, __file__, '--images', '99_nothing.md'],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "called ['99_nothing.md']" in result.stderr
 
 
 def test_blank_image_is_refused(tmp_path):
