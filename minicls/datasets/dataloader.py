@@ -15,6 +15,8 @@ with its original traceback and a note saying which batch failed.
 Decoding many small JPEG files is mostly Python code inside Pillow, which holds the GIL; for
 that case ``worker_type='process'`` makes batches in worker processes instead (same batches,
 same order; each process gets its own copy of the dataset once, at start).
+
+Explained in tutorials/08_data_pipeline.md.
 """
 import collections
 import itertools

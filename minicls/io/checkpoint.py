@@ -11,6 +11,8 @@ unlike ``torch.load`` on an untrusted ``.pth`` file. Writing goes to a temporary
 same folder that is then renamed over the target (``os.replace`` is atomic), so a crash or a
 Ctrl-C while saving never leaves a half-written checkpoint behind (:func:`atomic_write`; a
 crash can leave its ``.tmp_*`` file, which :func:`remove_stale_temp_files` deletes later).
+
+Explained in tutorials/09_reading_a_training_run.md.
 """
 import json
 import logging
