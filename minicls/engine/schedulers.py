@@ -15,6 +15,8 @@ multiplies the current lr by a factor, so two schedulers active at once compose.
 forms are given in each docstring. ``convert_to_iter_based=True`` turns an epoch-based
 schedule into the equivalent per-iteration one (epochs x iterations per epoch), which gives
 smooth warm-ups and cosines.
+
+Explained in tutorials/07_optimizers_and_schedules.md.
 """
 import inspect
 import logging

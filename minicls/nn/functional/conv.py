@@ -33,6 +33,8 @@ cores, each thread with a single-threaded GEMM, as PyTorch does. Then the copies
 GEMMs run in parallel too, not only the GEMMs. The number of blocks is rounded up to a
 multiple of the thread count, so each thread gets its share, and the dW partial sums are added
 in block order, so the result is the same from run to run for a given thread count.
+
+Explained in tutorials/05_convolution.md.
 """
 import numpy as np
 
