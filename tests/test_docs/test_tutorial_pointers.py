@@ -16,7 +16,7 @@ EXPLAINED = {
     'minicls/engine/optim/sgd.py': '07_optimizers_and_schedules.md',
     'minicls/engine/optim/adam.py': '07_optimizers_and_schedules.md',
     'minicls/engine/optim/builder.py': '07_optimizers_and_schedules.md',
-    'minicls/engine/schedulers.py': '07_optimizers_and_schedules.md',
+    'minicls/engine/schedulers/param_scheduler.py': '07_optimizers_and_schedules.md',
 }
 
 
