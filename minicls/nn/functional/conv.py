@@ -34,13 +34,17 @@ GEMMs run in parallel too, not only the GEMMs. The number of blocks is rounded u
 multiple of the thread count, so each thread gets its share, and the dW partial sums are added
 in block order, so the result is the same from run to run for a given thread count.
 """
+import logging
+
 import numpy as np
 
+from ... import backends
 from ...autograd.function import Function
 from ...autograd.opspec import OpCase
 from ...backend import get_array_module
 from ...parallel import get_num_threads, parallel_for
 from ...utils import to_2tuple
+from . import winograd
 from .im2col import col2im, im2col
 
 BLOCK_BYTES = 8 * 2**20
@@ -84,6 +88,7 @@ class Conv2d(Function):
             y += bias.reshape(1, -1, 1, 1)
         if ctx.needs_input_grad:
             ctx.geometry, ctx.x_shape, ctx.has_bias = geometry, x.shape, bias is not None
+            ctx.w_shape = weight.shape
             ctx.weight = weight if ctx.needs_input_grad[0] else None
             ctx.x = x if ctx.needs_input_grad[1] else None
         return y
@@ -96,7 +101,9 @@ class Conv2d(Function):
             gx = _grad_input_by_correlation(gy, ctx.weight, ctx.geometry, ctx.x_shape)
             if gx is None:   # strided, or a padding wider than the kernel's reach
                 gx = _grad_input_by_col2im(gy, ctx.weight, ctx.geometry, ctx.x_shape)
-        if need_w:
+        if need_w and _use_winograd(ctx.x, ctx.w_shape, ctx.geometry):
+            gw = winograd.winograd_grad_weight(gy, ctx.x, ctx.geometry[2])
+        elif need_w:
             gw = _grad_weight(gy, ctx.x, ctx.geometry)
         if ctx.has_bias and ctx.needs_input_grad[2]:
             gb = gy.sum(axis=(0, 2, 3))
@@ -104,8 +111,11 @@ class Conv2d(Function):
 
 
 def _correlate(x, weight, geometry):
-    """y = W @ im2col(x), block by block on the pool's threads: (N, C, H, W) -> (N, O, OH, OW)."""
+    """y = W @ im2col(x), block by block on the pool's threads: (N, C, H, W) -> (N, O, OH, OW).
+    Winograd instead where ``minicls.backends.conv_algorithm`` picks it (``_use_winograd``)."""
     xp = get_array_module(x)
+    if _use_winograd(x, weight.shape, geometry):
+        return winograd.winograd_conv2d(x, weight, geometry[2])
     o, cg, kh, kw = weight.shape
     g, out_size = geometry[5], geometry[4]
     w_mat = weight.reshape(g, o // g, cg * kh * kw)
@@ -116,6 +126,27 @@ def _correlate(x, weight, geometry):
         y[block] = y_block.reshape(o, -1, *out_size).transpose(1, 0, 2, 3)
     parallel_for(one_block, _blocks(x, geometry))
     return y
+
+
+def _use_winograd(x, weight_shape, geometry):
+    """Whether ``_correlate`` takes Winograd F(2x2, 3x3): never with 'im2col'; where it applies
+    with 'winograd' (the other convs keep im2col, logged at debug level); with 'auto' where
+    it applies, on the CPU, and ``winograd.worth_it`` (a rule measured on 2 cores)."""
+    algorithm = backends.get_conv_algorithm()
+    if algorithm == 'im2col':
+        return False
+    kernel, stride, padding, dilation, out_size, groups = geometry
+    if not winograd.supports(weight_shape, stride, dilation, groups):
+        if algorithm == 'winograd':
+            logging.getLogger(__name__).debug(
+                'conv_algorithm=winograd: im2col for kernel %s, stride %s, dilation %s, '
+                'groups %d (Winograd F(2x2, 3x3) needs 3x3, stride 1, dilation 1, groups 1)',
+                kernel, stride, dilation, groups)
+        return False
+    if algorithm == 'winograd':
+        return True
+    return get_array_module(x) is np and winograd.worth_it(x.shape[1], weight_shape[0],
+                                                           out_size)
 
 
 def _grad_input_by_correlation(gy, weight, geometry, x_shape):
