@@ -76,6 +76,8 @@ class Conv2d(Function):
         OpCase(lambda lib, x, w: _conv(lib, x, w), [(2, 3, 4, 4), (5, 3, 1, 1)], name='1x1'),
         OpCase(lambda lib, x, w: _conv(lib, x, w, padding=(2, 1)), [(2, 3, 3, 4), (2, 3, 2, 3)],
                name='padding-wider-than-kernel-col2im'),
+        OpCase(lambda lib, x, w, b: _conv(lib, x, w, b, padding=(0, 1)),
+               [(3, 2, 5, 4), (2, 2, 3, 3), (2,)], name='3x3-odd-output-bias'),  # Winograd tiles
     ]
 
     @staticmethod
@@ -267,6 +269,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                            f'{padded[1]}). Kernel size: ({effective[0]} x {effective[1]}). '
                            "Kernel size can't be greater than actual input size (pad the input "
                            'or use a smaller kernel)')
+    backends.get_conv_algorithm()   # a bad setting fails here, not deep inside the op
     inputs = (input, weight) if bias is None else (input, weight, bias)
     out = Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation,
                        groups=groups)
