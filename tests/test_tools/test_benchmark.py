@@ -1,0 +1,58 @@
+"""``python -m minicls.tools.benchmark``: the FLOP counts behind its GFLOP/s columns, the
+machine line, interleaved min-of-N timing and the peak-RSS figure, and one tiny run."""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from minicls.tools import benchmark as B
+
+
+def test_flop_counts_match_the_known_figures():
+    # ResNet_CIFAR-18: 555 M multiply-adds per image forward; a training step = 3 forwards.
+    assert B.resnet_cifar18_flop(1) == pytest.approx(1.11e9, rel=0.01)
+    rows = B.row_flop(64)
+    assert rows['ResNet_CIFAR-18 train step'] == pytest.approx(213e9, rel=0.01)
+    assert rows['conv3x3 64->64 fwd+bwd'] == 3 * rows['conv3x3 64->64 forward'] == \
+        3 * 2 * 64 * 64 * 64 * 9 * 32 * 32
+
+
+def test_the_machine_line_names_cpu_vector_unit_and_threads():
+    line = B.cpu_description(2)
+    assert re.search(r'(AVX-512|AVX2|no AVX2|vector extensions unknown), 2 threads of \d+ cores',
+                     line), line
+
+
+def test_timing_is_interleaved_and_keeps_the_fastest_run(monkeypatch):
+    calls, clock = [], iter([5.0, 1.0, 3.0, 9.0, 2.0, 4.0, 7.0, 7.0])
+
+    def fake(name):
+        return lambda: calls.append(name)
+    monkeypatch.setattr(B, 'timeit', lambda fn, sync=None: (fn(), next(clock))[1])
+    ours, theirs = B.time_interleaved(fake('ours'), fake('theirs'), 2, None, None)
+    assert calls == ['ours', 'theirs'] * 3            # a warm-up each, then alternately
+    assert (ours, theirs) == (2.0, 4.0)             # the warm-ups (5, 1) do not count
+    assert B.time_interleaved(fake('ours'), None, 1, None, None) == (7.0, None)
+
+
+def test_peak_rss_is_read_and_a_failed_measure_says_why(monkeypatch):
+    assert B.peak_rss_kib() > 1000
+    monkeypatch.setattr(sys, 'executable', sys.executable)
+    reason = B.step_memory_mib('nonsense', 2, 1)   # argparse refuses the choice
+    assert isinstance(reason, str) and 'invalid choice' in reason
+
+
+def test_a_tiny_run_prints_every_row_with_rates_and_the_machine():
+    env = dict(os.environ, OPENBLAS_NUM_THREADS='1')
+    out = subprocess.run([sys.executable, '-m', 'minicls.tools.benchmark', '--batch', '2',
+                          '--repeat', '1', '--threads', '1', '--conv-algorithm', 'winograd'],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert re.search(r'one 2048x2048 float32 GEMM \(NumPy\): \d+ GFLOP/s', text)
+    assert 'conv_algorithm=winograd' in text and '1 threads of' in text
+    for row in ('conv3x3 64->64 forward', 'conv3x3 64->64 fwd+bwd', 'BatchNorm2d+ReLU fwd+bwd',
+                'ResNet_CIFAR-18 inference', 'ResNet_CIFAR-18 train step'):
+        assert re.search(re.escape(row) + r'\s+[\d.]+\s+([\d.]+|-)\s', text), (row, text)
