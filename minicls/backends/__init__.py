@@ -30,7 +30,8 @@ def get_conv_algorithm():
 
 @contextlib.contextmanager
 def flags(conv_algorithm=None):
-    """Set the switches given (not None) inside a ``with`` block, as ``torch.backends.cudnn.flags``."""
+    """Set the switches given (not None) inside a ``with`` block (as
+    ``torch.backends.cudnn.flags``), and restore them after it."""
     previous = globals()['conv_algorithm']
     if conv_algorithm is not None:
         if conv_algorithm not in CONV_ALGORITHMS:

@@ -12,10 +12,11 @@ run least disturbed by other processes. GFLOP/s counts the direct convolution's 
 (2 * multiply-adds; backward = 2x forward) whatever algorithm ran, beside one large GEMM's
 rate on this machine: "how close to the limit". The header names the CPU, its vector
 extensions, the threads and the load average; ``--memory`` adds each framework's growth of
-peak RSS over two training steps, each measured in a fresh process. NumPy's BLAS reads its thread count
-when it loads, so ``--threads`` re-runs this command with ``OPENBLAS_NUM_THREADS`` (and
-``OMP_NUM_THREADS``) set; minicls's own pool gets ``minicls.set_num_threads`` and PyTorch
-``torch.set_num_threads``. Other processes on the
+peak RSS over building the model and three training steps, each in a fresh process.
+``--conv-algorithm`` sets ``minicls.backends.conv_algorithm`` (compare im2col and Winograd).
+NumPy's BLAS reads its thread count when it loads, so ``--threads`` re-runs this command with
+``OPENBLAS_NUM_THREADS`` (and ``OMP_NUM_THREADS``) set; minicls's own pool gets
+``minicls.set_num_threads`` and PyTorch ``torch.set_num_threads``. Other processes on the
 machine make the figures noisy: compare the two columns of one run, not runs of different days.
 """
 import argparse

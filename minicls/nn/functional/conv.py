@@ -33,6 +33,10 @@ cores, each thread with a single-threaded GEMM, as PyTorch does. Then the copies
 GEMMs run in parallel too, not only the GEMMs. The number of blocks is rounded up to a
 multiple of the thread count, so each thread gets its share, and the dW partial sums are added
 in block order, so the result is the same from run to run for a given thread count.
+
+**Winograd.** For 3x3 stride-1 convs, ``_correlate`` (so forward and the stride-1 dx) and the
+weight gradient may instead use Winograd F(2x2, 3x3) (``winograd.py``: 2.25x fewer multiplies),
+as ``minicls.backends.conv_algorithm`` decides (``_use_winograd``); im2col stays the fallback.
 """
 import logging
 

@@ -165,7 +165,6 @@ _BT_TERMS = ((0, 2, -1), (1, 2, 1), (2, 1, -1), (1, 3, -1))
 def _output_transform(m, y, oh, ow):
     """y (B, O, OH, OW) = A^T M A for M (4, 4, O, TH, TW, B): A^T's rows are m0 + m1 + m2 and
     m1 - m2 - m3; output pixel (2t + a, 2s + b) of tile (t, s) is element (a, b)."""
-    xp = get_array_module(m)
     for a, r in enumerate((m[0] + m[1] + m[2], m[1] - m[2] - m[3])):   # each (4, O, TH, TW, B)
         for b, out in enumerate((r[0] + r[1] + r[2], r[1] - r[2] - r[3])):
             ha, wb = (oh - a + 1) // 2, (ow - b + 1) // 2     # the tiles that hold this pixel
