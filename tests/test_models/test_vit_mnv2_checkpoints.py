@@ -37,6 +37,7 @@ def test_pth_weights_load_and_predict(tmp_path, name):
     rng = np.random.default_rng(0)
     arrays = {k: (rng.standard_normal(v.shape) * 0.2).astype(v.dtype)
               if v.dtype.kind == 'f' else v for k, v in donor.state_dict().items()}
+    arrays.update({k: abs(v) + 0.5 for k, v in arrays.items() if k.endswith('running_var')})
     checkpoint = pth_craft.save(tmp_path / 'weights.pth', arrays)
     model = get_model(str(config), checkpoint=str(checkpoint))
     for key, value in model.state_dict().items():
