@@ -38,7 +38,8 @@ for _cls in (Conv2d, Linear, Identity, BatchNorm1d, BatchNorm2d, LayerNorm, Grou
 # mmcv's short names.
 CONV_TYPES = ('Conv2d', 'Conv')
 NORM_TYPES = ('BN', 'BN1d', 'BN2d', 'SyncBN', 'GN', 'LN')
-ACTIVATION_TYPES = ('ReLU', 'Tanh', 'Sigmoid', 'GELU', 'SiLU', 'ReLU6', 'LeakyReLU')
+ACTIVATION_TYPES = ('ReLU', 'Tanh', 'Sigmoid', 'GELU', 'SiLU', 'ReLU6', 'LeakyReLU', 'Hardswish',
+                    'Hardsigmoid', 'HSwish')
 MODELS.register_module('Conv', module=Conv2d)
 MODELS.register_module('BN', module=BatchNorm2d)
 MODELS.register_module('BN1d', module=BatchNorm1d)
@@ -46,6 +47,7 @@ MODELS.register_module('BN2d', module=BatchNorm2d)
 MODELS.register_module('SyncBN', module=BatchNorm2d)  # one device: plain BatchNorm2d
 MODELS.register_module('GN', module=GroupNorm)
 MODELS.register_module('LN', module=LayerNorm)
+MODELS.register_module('HSwish', module=Hardswish)   # mmcv's name for nn.Hardswish
 
 
 def _split_cfg(cfg, what):

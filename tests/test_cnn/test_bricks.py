@@ -109,7 +109,10 @@ def test_infer_abbr():
                                      (dict(type='GELU'), nn.GELU),
                                      (dict(type='ReLU', inplace=True), nn.ReLU),
                                      (dict(type='SiLU'), nn.SiLU), (dict(type='ReLU6'), nn.ReLU6),
-                                     (dict(type='LeakyReLU', negative_slope=0.2), nn.LeakyReLU)])
+                                     (dict(type='LeakyReLU', negative_slope=0.2), nn.LeakyReLU),
+                                     (dict(type='Hardswish'), nn.Hardswish),
+                                     (dict(type='HSwish'), nn.Hardswish),
+                                     (dict(type='Hardsigmoid'), nn.Hardsigmoid)])
 def test_activation(cfg, cls):
     assert type(build_activation_layer(cfg)) is cls
 
