@@ -10,7 +10,7 @@ from minicls.autograd.gradcheck import gradcheck
 from minicls.cnn import FFN, PatchEmbed
 from minicls.models import VisionTransformer
 from minicls.models.backbones.vision_transformer import TransformerEncoderLayer
-from minicls.models.utils import MultiheadAttention
+from minicls.models.utils import MultiheadAttention, resize_pos_embed
 from minicls.registry import MODELS
 
 TINY = dict(embed_dims=12, num_layers=3, num_heads=3, feedforward_channels=20)
@@ -97,14 +97,23 @@ def test_frozen_stages():
     assert partly.layers[1].attn.qkv.weight.requires_grad and partly.ln1.weight.requires_grad
 
 
-def test_other_image_size_needs_interpolate_or_works():
-    vit = tiny_vit()
-    x = minicls.randn(1, 3, 12, 12)
-    if hasattr(nn.functional, 'interpolate'):
-        assert vit(x)[0].shape == (1, 12)
-    else:
-        with pytest.raises(NotImplementedError, match='interpolate'):
-            vit(x)
+def test_pos_embed_resized_at_forward_and_on_load():
+    vit = tiny_vit(out_type='featmap')
+    assert vit(minicls.randn(1, 3, 12, 12))[0].shape == (1, 12, 3, 3)  # 3x3 tokens, not 2x2
+    big = VisionTransformer(arch=TINY, img_size=16, patch_size=4)  # 4x4 grid
+    state = tiny_vit().state_dict()
+    big.load_state_dict(state)
+    assert big.pos_embed.shape == (1, 17, 12)
+    np.testing.assert_array_equal(big.pos_embed.numpy()[:, 0], state['pos_embed'][:, 0])
+    with pytest.raises(ValueError, match="doesn't match the expected"):
+        resize_pos_embed(minicls.zeros(1, 6, 2), (2, 2), (3, 3))
+
+
+def test_no_cls_token_model_drops_the_checkpoints_cls_entry():
+    plain = tiny_vit(with_cls_token=False, out_type='raw')
+    plain.load_state_dict({k: v for k, v in tiny_vit().state_dict().items()
+                           if k != 'cls_token'})
+    assert plain.pos_embed.shape == (1, 4, 12)
 
 
 def _params(module):

@@ -26,10 +26,8 @@ def resize_pos_embed(pos_embed, src_shape, dst_shape, mode='bicubic', num_extra_
         raise ValueError(f"The length of `pos_embed` ({length}) doesn't match the expected "
                          f'shape ({src_h}*{src_w}+{num_extra_tokens}). Please check the '
                          '`img_size` argument.')
-    if not hasattr(F, 'interpolate'):
-        raise NotImplementedError('resizing pos_embed needs minicls.nn.functional.interpolate, '
-                                  'which this minicls lacks; use the training image size')
     extra = pos_embed[:, :num_extra_tokens]
     grid = pos_embed[:, num_extra_tokens:].reshape(1, src_h, src_w, channels).permute(0, 3, 1, 2)
+    # (mmpretrain resizes in float32 and casts back; minicls keeps the table's own dtype)
     grid = F.interpolate(grid, size=tuple(dst_shape), align_corners=False, mode=mode)
     return minicls.cat((extra, grid.flatten(2).transpose(1, 2)), dim=1)
