@@ -19,10 +19,10 @@ test_dataloader = dict(batch_size=500)
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=4e-5, nesterov=True),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
-max_epochs = 10
+max_epochs = 20
 param_scheduler = dict(type='OneCycleLR', eta_max=0.2, pct_start=0.25, by_epoch=True,
                        total_steps=max_epochs, convert_to_iter_based=True)
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=2)
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=4)
 val_cfg = dict()
 test_cfg = dict()
 
