@@ -10,6 +10,7 @@ as ``(B, N, 3, heads, head_dims)`` and permuted to ``(3, B, heads, N, head_dims)
 """
 import warnings
 
+import minicls
 from minicls import nn
 from minicls.nn import functional as F
 from minicls.registry import MODELS
@@ -57,7 +58,6 @@ class LayerScale(nn.Module):
         if data_format not in ('channels_last', 'channels_first'):
             raise ValueError("data_format must be 'channels_last' or 'channels_first', got "
                              f'{data_format!r}')
-        import minicls
         self.inplace, self.data_format = inplace, data_format
         self.weight = nn.Parameter(minicls.ones(dim) * layer_scale_init_value)
 
