@@ -4,7 +4,8 @@
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m minicls.tools.benchmark
 
 Rows: a 3x3 conv (batch 64, 64 -> 64 channels, 32x32, padding 1) forward and forward +
-backward, BatchNorm2d + ReLU forward + backward, and one ResNet_CIFAR-18 training step
+backward, depthwise 3x3 convs and attention forward + backward (``mobile_and_attention_rows``),
+BatchNorm2d + ReLU forward + backward, and one ResNet_CIFAR-18 training step
 (forward, cross-entropy, backward, SGD update) when ``minicls.models`` provides it. Each time
 is the median of ``--repeat`` runs after one warm-up run. NumPy's BLAS reads its thread count
 when it loads, so ``--threads`` re-runs this command with ``OPENBLAS_NUM_THREADS`` (and
@@ -65,6 +66,7 @@ def minicls_rows(args):
         F.conv2d(x, w, padding=1).backward(gy)
     rows['conv3x3 64->64 forward'] = conv_forward
     rows['conv3x3 64->64 fwd+bwd'] = conv_forward_backward
+    rows.update(mobile_and_attention_rows(F, tensor, n))
 
     if hasattr(F, 'batch_norm'):
         gamma, beta = tensor(64, grad=True), tensor(64, grad=True)
@@ -152,8 +154,33 @@ def torch_rows(args, torch, device='cpu'):
                 p.add_(p.grad, alpha=-lr)
     return {'conv3x3 64->64 forward': conv_forward,
             'conv3x3 64->64 fwd+bwd': conv_forward_backward,
+            **mobile_and_attention_rows(tf, randn, n),
             'BatchNorm2d+ReLU fwd+bwd': bn_relu,
             'ResNet_CIFAR-18 train step': step}
+
+
+def mobile_and_attention_rows(functional, randn, n):
+    """Rows written once for both libraries (same names): depthwise 3x3 convs as in a
+    CIFAR MobileNetV2 (96 channels at 32x32, 144 at 16x16; padding 1) and attention as in a
+    small CIFAR ViT (4 heads of 48 features over 65 tokens: 64 patches + the cls token),
+    forward + backward. ``randn(*shape, grad=False)`` makes the library's tensors."""
+    rows = {}
+    for c, size in ((96, 32), (144, 16)):
+        x, w, gy = randn(n, c, size, size, grad=True), randn(c, 1, 3, 3, grad=True), \
+            randn(n, c, size, size)
+
+        def depthwise(x=x, w=w, gy=gy, c=c):
+            x.grad = w.grad = None
+            functional.conv2d(x, w, padding=1, groups=c).backward(gy)
+        rows[f'dwconv3x3 {c}ch {size}x{size} fwd+bwd'] = depthwise
+    q, k, v = (randn(n, 4, 65, 48, grad=True) for _ in range(3))
+    gy = randn(n, 4, 65, 48)
+
+    def attention():
+        q.grad = k.grad = v.grad = None
+        functional.scaled_dot_product_attention(q, k, v).backward(gy)
+    rows['attention 4x65x48 fwd+bwd'] = attention
+    return rows
 
 
 def torch_resnet_cifar18(torch):
@@ -196,6 +223,8 @@ def main(argv=None):
                         help='BLAS / PyTorch threads (default: all cores)')
     parser.add_argument('--repeat', type=int, default=5, help='timed runs per row (median)')
     parser.add_argument('--device', default='cpu', help="minicls's device: cpu or cuda")
+    parser.add_argument('--rows', default='', help='time only the rows whose name contains '
+                        'this text (default: all)')
     args = parser.parse_args(argv)
     if os.environ.get('OPENBLAS_NUM_THREADS') != str(args.threads):
         # BLAS fixed its thread count when NumPy loaded: run again with it set.
@@ -228,7 +257,7 @@ def main(argv=None):
           f'minicls on {args.device}, PyTorch {torch.__version__ if torch else "-"} on '
           f'{torch_device}')
     print(f'{"":28s} {"minicls ms":>11s} {"PyTorch ms":>11s} {"ratio":>6s}')
-    for name in [*ours] + [k for k in theirs if k not in ours]:
+    for name in [k for k in [*ours] + [k for k in theirs if k not in ours] if args.rows in k]:
         mine = ours.get(name) and timeit(ours[name], args.repeat, sync) * 1e3
         ref = theirs.get(name) and timeit(theirs[name], args.repeat, torch_sync) * 1e3
         ratio = f'{mine / ref:6.2f}' if mine and ref else '     -'

@@ -9,6 +9,8 @@ Random transforms draw from :func:`get_rng`, a NumPy ``Generator`` that belongs 
 thread. :func:`seed_transforms` reseeds it; the :class:`~minicls.datasets.DataLoader` calls it
 before every batch with a seed made from ``(seed, epoch, batch index)``, so the same seed gives
 the same augmentations whatever the number of workers and however threads are scheduled.
+
+Explained in tutorials/08_data_pipeline.md.
 """
 import threading
 

@@ -12,6 +12,7 @@ from .module import Module
 from .normalization import GroupNorm, LayerNorm
 from .upsampling import Upsample
 from .attention import MultiheadAttention
+from .sync_batchnorm import SyncBatchNorm
 from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AvgPool2d, MaxPool2d
 
 __all__ = ['Module', 'Sequential', 'ModuleList', 'ModuleDict', 'Identity', 'Linear', 'Conv2d',
@@ -20,4 +21,4 @@ __all__ = ['Module', 'Sequential', 'ModuleList', 'ModuleDict', 'Identity', 'Line
            'AvgPool2d', 'AdaptiveAvgPool1d', 'AdaptiveAvgPool2d', 'Flatten', 'CrossEntropyLoss',
            'NLLLoss', 'MSELoss', 'L1Loss', 'BCEWithLogitsLoss', 'AdaptiveAvgPool3d', 'SiLU',
            'ReLU6', 'Hardsigmoid', 'Hardswish', 'LeakyReLU', 'Upsample',
-           'MultiheadAttention']
+           'MultiheadAttention', 'SyncBatchNorm']
