@@ -3,8 +3,8 @@ directory: its ```python blocks run in order in one namespace, those folded unde
 (exercise solutions) included. The rules for authors are at the top of tutorials/README.md:
 
 - a block whose first line is `# no-test` is skipped (e.g. a long run or a download); one whose
-  first line is `# needs mpiexec` runs only where mpi4py and mpiexec are installed (otherwise the
-  other blocks run, then the test reports a skip);
+  first line is `# needs mpiexec` (or `# needs torch`) runs only where mpi4py and mpiexec (or
+  PyTorch) are installed (otherwise the other blocks run, then the test reports a skip);
 - a ```text block right after a ```python block is what that block prints: the run compares it
   with the captured stdout (doctest rules: `...` matches anything, runs of spaces are one space);
 - a picture the text embeds as `images/NAME.png` must be written by the tutorial's own code to
@@ -77,8 +77,10 @@ def run_tutorial(path):
     sys.stdout = tee
     try:
         for i, (code, expected) in enumerate(blocks):
-            if code.startswith('# needs mpiexec') and not _have_mpi():
-                skipped.append(i)
+            need = code.split('\n', 1)[0][len('# needs '):] if code.startswith('# needs ') \
+                else None
+            if need is not None and not NEEDS[need]():
+                skipped.append(f'{i} ({need})')
                 continue
             try:
                 exec(compile(code, f'{name}[block {i}]', 'exec'), namespace)
@@ -92,8 +94,9 @@ def run_tutorial(path):
     finally:
         sys.stdout = tee.out
     if skipped:   # read by test_tutorial_runs, which reports the skip
-        print(f'{SKIP_MARK}{name} blocks {skipped} need mpi4py and mpiexec '
-              '(pip install -e ".[dist]"); the other blocks passed', file=sys.stderr)
+        print(f'{SKIP_MARK}{name}: blocks {", ".join(skipped)} need what is not installed '
+              '(mpiexec: pip install -e ".[dist]"; torch: pip install torch); the other blocks '
+              'passed', file=sys.stderr)
 
 
 def _have_mpi():
@@ -102,6 +105,17 @@ def _have_mpi():
     except ImportError:
         return False
     return shutil.which('mpiexec') is not None
+
+
+def _have_torch():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+NEEDS = {'mpiexec': _have_mpi, 'torch': _have_torch}   # `# needs NAME` on a block's first line
 
 
 def check_image(path):
