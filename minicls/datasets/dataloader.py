@@ -128,7 +128,7 @@ class DataLoader:
 
     def load_batch(self, epoch, index, indices):
         """Make batch number ``index`` of ``epoch`` from the samples ``indices``."""
-        seed_transforms([self.seed, epoch, index])
+        seed_transforms([self.seed, epoch, index], epoch=epoch)
         return self.collate_fn([self.dataset[int(i)] for i in indices])
 
     def __iter__(self):
