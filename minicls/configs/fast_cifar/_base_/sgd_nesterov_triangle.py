@@ -8,10 +8,15 @@ optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={
         '.bias': dict(lr_mult=64.0, decay_mult=1 / 64),
         'head.fc': dict(lr_mult=1.0, decay_mult=1.0)}))
-# Triangular: from 0.2 x peak up to the peak at 23% of the steps, then down to 0.07 x peak.
-param_scheduler = dict(type='OneCycleLR', eta_max=1.5, pct_start=0.23, div_factor=5,
-                       final_div_factor=0.2 / 0.07, anneal_strategy='linear', by_epoch=True,
-                       total_steps=10, convert_to_iter_based=True)
+# Triangular: from 0.2 x peak up to the peak at 23% of the steps (2.3 epochs), then down to
+# 0.07 x peak at the end, step by step. LinearLR multiplies each group's own lr, so the biases
+# keep their 64x (OneCycleLR's eta_max would set one lr for all groups).
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.2, end_factor=1.0, begin=0, end=2.3, by_epoch=True,
+         convert_to_iter_based=True),
+    dict(type='LinearLR', start_factor=1.0, end_factor=0.07, begin=2.3, by_epoch=True,
+         convert_to_iter_based=True),
+]
 train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=10)
 val_cfg = dict()
 test_cfg = dict()
