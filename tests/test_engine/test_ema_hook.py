@@ -82,8 +82,8 @@ def test_hook_begin_swap_and_checkpoint_round_trip():
     model2 = model_with(0.0)
     hook2 = EMAHook(momentum=0.5)
     runner2 = fake_runner(model2)
-    hook2.before_run(runner2)
-    hook2.after_load_checkpoint(runner2, checkpoint)
+    hook2.after_load_checkpoint(runner2, checkpoint)   # the runner resumes before before_run
+    hook2.before_run(runner2)                          # ... which keeps the loaded average
     np.testing.assert_allclose(model2[0].weight.numpy(), 5.0)
     np.testing.assert_allclose(hook2.ema.params['0.weight'], 4.0)
     assert hook2.ema.steps == hook.ema.steps == 2

@@ -48,7 +48,7 @@ def test_output_is_scaled_global_max():
     model.eval()
     x = minicls.randn(2, 3, 32, 32)
     (feat,) = model(x)
-    inner = model.groups(model.whiten(x)).numpy()
+    inner = model.groups(model.whiten_act(model.whiten(x))).numpy()
     np.testing.assert_allclose(feat.numpy()[..., 0, 0], 0.5 * inner.max(axis=(2, 3)), rtol=1e-6)
     assert [len([m for m in g.layers if type(m).__name__ == 'Conv2d']) for g in model.groups] \
         == [1, 2]
@@ -70,3 +70,22 @@ def test_norm_weight_true_trains_the_scale_and_gradients_flow():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         build(**kwargs)
+
+
+def test_dirac_init_makes_the_first_filters_identities():
+    model = build(widths=(8, 16), depths=2)
+    model.init_weights()
+    convs = [m for m in model.groups.modules() if type(m).__name__ == 'Conv2d']
+    assert [tuple(c.weight.shape[:2]) for c in convs] == [(8, 24), (8, 8), (16, 8), (16, 16)]
+    for conv in convs:
+        w = conv.weight.numpy()
+        n = min(w.shape[:2])
+        expected = np.zeros((n,) + w.shape[1:], np.float32)
+        expected[range(n), range(n), 1, 1] = 1
+        np.testing.assert_array_equal(w[:n], expected)
+        assert w.shape[0] == n or np.abs(w[n:]).sum() > 0   # the others keep their init
+    x = minicls.randn(1, 8, 5, 5)
+    np.testing.assert_allclose(convs[1](x).numpy(), x.numpy(), atol=1e-6)   # 8 -> 8: identity
+    plain = build(widths=(8, 16), depths=2, dirac_init=False)
+    plain.init_weights()
+    assert plain.groups[0].layers[4].weight.numpy()[0, 0, 1, 1] != 1

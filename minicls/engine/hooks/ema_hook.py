@@ -39,6 +39,10 @@ class EMAHook(Hook):
         self.ema = None
 
     def before_run(self, runner):
+        if self.ema is None:   # a resumed run built it already, in after_load_checkpoint
+            self._build(runner)
+
+    def _build(self, runner):
         import minicls.models  # noqa: F401  (registers ExponentialMovingAverage)
         self.ema = MODELS.build(self.ema_cfg, default_args=dict(model=runner.model))
 
@@ -66,6 +70,8 @@ class EMAHook(Hook):
         self._swap_state_dict(checkpoint)
 
     def after_load_checkpoint(self, runner, checkpoint):
+        if self.ema is None:   # minicls resumes before ``before_run``
+            self._build(runner)
         if 'ema_state_dict' not in checkpoint:
             runner.logger.info('EMAHook: the checkpoint has no ema_state_dict; the average '
                                'starts from the loaded weights')

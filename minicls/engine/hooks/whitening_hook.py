@@ -6,8 +6,8 @@ take every ``k x k`` patch of some training images as a vector ``v`` of ``D = k*
 form their (uncentred) covariance ``S = mean(v v^T)``, and diagonalise it,
 ``S = U diag(lambda) U^T``. The ``D`` filters ``w_i = u_i / sqrt(lambda_i + eps)`` map a patch to
 ``D`` numbers with covariance ``I`` (up to ``eps``): the patch is *whitened*. The layer gets these
-filters and their negatives (``2 D`` output channels), so that a following ReLU/GELU keeps both
-signs. The weights are then frozen (``requires_grad=False`` in the backbone).
+filters and their negatives (``2 D`` output channels), so that the activation after it (GELU)
+keeps both signs. The weights are then frozen (``requires_grad=False`` in the backbone).
 
 The hook runs once, before training, and reads the images through the training pipeline and
 the model's data preprocessor, so the layer is fitted to exactly what it will see. The model
@@ -77,6 +77,8 @@ class WhiteningInitHook(Hook):
             raise KeyError(f'WhiteningInitHook: the model has no conv layer {self.layer!r}; set '
                            'layer= to the name of its whitening conv')
         from minicls.datasets.dataloader import default_collate
+        from minicls.datasets.transforms import seed_transforms
+        seed_transforms([getattr(runner, 'seed', 0), 2 ** 31])   # random transforms: repeatable
         dataset = runner.train_dataloader.dataset
         count = min(self.num_images, len(dataset))
         batch = default_collate([dataset[i] for i in range(count)])
