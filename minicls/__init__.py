@@ -5,10 +5,8 @@ The names mirror PyTorch: ``minicls.tensor``, ``minicls.zeros``, ``x.sum(1)``,
 """
 __version__ = '0.1.0'
 
-# `functional` must come first: it imports Tensor, whose methods call back into it.
-from . import functional  # noqa: E402,I001
+from . import autograd, backend, cuda, functional  # noqa: E402
 from .tensor import Tensor  # noqa: E402
-from . import autograd, backend, cuda  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full,  # noqa: E402
                        full_like, linspace, ones, ones_like, rand, rand_like, randint, randn,
@@ -19,8 +17,8 @@ from .functional import (abs, add, amax, amin, argmax, argmin, cat, clamp, clip,
                          concat, div, exp, flatten, gather, log, log_softmax, matmul, max,
                          mean, min, mul, neg, permute, pow, relu, reshape, sigmoid, softmax,
                          sqrt, squeeze, stack, sub, sum, tanh, topk, transpose, unsqueeze, var,
-                         where)
-from .functional_extra import (argsort, bmm, chunk, flip, index_select, is_tensor,  # noqa: E402
+                         where, is_tensor)
+from .functional_extra import (argsort, bmm, chunk, flip, index_select,  # noqa: E402
                                logsumexp, masked_fill, norm, numel, roll, scatter, sign, sort,
                                split, square, std, t, unbind)
 from .random import get_rng_state, manual_seed, set_rng_state  # noqa: E402

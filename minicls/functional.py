@@ -2,6 +2,12 @@
 
 Each one turns its arguments into Tensors of one dtype and calls one op's ``apply``; the
 Tensor methods (``x.exp()``, ``x + y``) call these, so there is one path for both spellings.
+
+The Tensor methods call these functions, so this module sits below ``tensor.py`` in the import
+chain (autograd ops -> functional -> tensor_ops -> tensor) and cannot import ``Tensor``. It
+reaches the class through ``Function.tensor_class``, which ``tensor.py`` registers with the
+autograd engine when it defines Tensor (every op's result is made of it too): ``_tensor`` and
+``is_tensor`` below.
 """
 import numbers
 
@@ -9,23 +15,33 @@ import numpy as np
 
 from . import backend, dtypes
 from .autograd import ops
-from .tensor import Tensor
+from .autograd.function import Function
 
 
 # -- argument handling --------------------------------------------------------------------------
+def _tensor(array):
+    """A new ``minicls.Tensor`` holding ``array`` (a plain Tensor, never a Parameter)."""
+    return Function.tensor_class(array)
+
+
+def is_tensor(obj):
+    """True if ``obj`` is a minicls Tensor (``torch.is_tensor``)."""
+    return isinstance(obj, Function.tensor_class)
+
+
 def as_tensor_like(value, like):
     """``value`` (a Tensor, a Python/NumPy number or an array) as a Tensor on ``like``'s device."""
-    if isinstance(value, Tensor):
+    if is_tensor(value):
         return value
     xp = backend.get_array_module(like.data)
     if isinstance(value, (numbers.Number, np.generic)):
         floating = like.is_floating_point() or not isinstance(value, (float, np.floating))
         dtype = like.dtype if floating else dtypes.DEFAULT_FLOAT
-        return Tensor(xp.asarray(value, dtype=dtype))
+        return _tensor(xp.asarray(value, dtype=dtype))
     array = xp.asarray(value)
     if array.dtype.kind == 'f' and like.is_floating_point():
         array = array.astype(like.dtype, copy=False)
-    return Tensor(array)
+    return _tensor(array)
 
 
 def result_dtype(a, b):
@@ -40,15 +56,16 @@ def result_dtype(a, b):
     return np.promote_types(a.dtype, b.dtype)
 
 
-def _pair(a, b):
-    like = a if isinstance(a, Tensor) else b
+def _promote(a, b):
+    """Two operands (one of them a Tensor) as two Tensors of one dtype, for a binary op."""
+    like = a if is_tensor(a) else b
     a, b = as_tensor_like(a, like), as_tensor_like(b, like)
     dtype = result_dtype(a, b)
     return a.to(dtype), b.to(dtype)
 
 
 def _binary(op, a, b):
-    a, b = _pair(a, b)
+    a, b = _promote(a, b)
     return op.apply(a, b)
 
 
@@ -71,7 +88,7 @@ def mul(a, b):
 
 
 def div(a, b):
-    a, b = _pair(a, b)
+    a, b = _promote(a, b)
     return ops.Div.apply(_float(a), _float(b))
 
 
@@ -85,7 +102,7 @@ def neg(x):
 
 def matmul(a, b):
     """``a @ b`` as ``torch.matmul``: a 1-D operand is made a matrix, then the dim dropped."""
-    a, b = _pair(a, b)
+    a, b = _promote(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError('matmul: both arguments need at least 1 dimension, got shapes '
                            f'{a.shape} and {b.shape}')
@@ -189,15 +206,15 @@ def amin(x, dim=None, keepdim=False):
 def argmax(x, dim=None, keepdim=False):
     xp = backend.get_array_module(x.data)
     if dim is None:
-        return Tensor(xp.asarray(x.data.argmax(), dtype=dtypes.int64))
-    return Tensor(xp.argmax(x.data, axis=dim, keepdims=keepdim).astype(dtypes.int64))
+        return _tensor(xp.asarray(x.data.argmax(), dtype=dtypes.int64))
+    return _tensor(xp.argmax(x.data, axis=dim, keepdims=keepdim).astype(dtypes.int64))
 
 
 def argmin(x, dim=None, keepdim=False):
     xp = backend.get_array_module(x.data)
     if dim is None:
-        return Tensor(xp.asarray(x.data.argmin(), dtype=dtypes.int64))
-    return Tensor(xp.argmin(x.data, axis=dim, keepdims=keepdim).astype(dtypes.int64))
+        return _tensor(xp.asarray(x.data.argmin(), dtype=dtypes.int64))
+    return _tensor(xp.argmin(x.data, axis=dim, keepdims=keepdim).astype(dtypes.int64))
 
 
 def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002
@@ -208,7 +225,7 @@ def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002
                            f'{x.shape[dim]}')
     order = xp.argsort(-x.data if largest else x.data, axis=dim, kind='stable')
     index = xp.take(order, xp.arange(k), axis=dim).astype(dtypes.int64)
-    return gather(x, dim, Tensor(index)), Tensor(index)
+    return gather(x, dim, _tensor(index)), _tensor(index)
 
 
 # -- shape and selection ------------------------------------------------------------------------
@@ -273,14 +290,14 @@ def broadcast_to(x, shape):
 def getitem(x, index):
     """``x[index]``: index Tensors are turned into arrays; the rest is NumPy's indexing."""
     def unwrap(i):  # index Tensors/arrays follow x to its device, as in PyTorch
-        i = i.data if isinstance(i, Tensor) else i
+        i = i.data if is_tensor(i) else i
         return backend.to_device(i, x.device) if isinstance(i, np.ndarray) else i
     index = tuple(unwrap(i) for i in index) if isinstance(index, tuple) else unwrap(index)
     return ops.GetItem.apply(x, index=index)
 
 
 def gather(x, dim, index):
-    index = index.data if isinstance(index, Tensor) else index
+    index = index.data if is_tensor(index) else index
     return ops.Gather.apply(x, dim=dim, index=backend.to_device(index, x.device))
 
 
@@ -290,7 +307,7 @@ def cat(tensors, dim=0):
         raise RuntimeError('cat: expected a non-empty list of Tensors')
     dtype = tensors[0].dtype
     for t in tensors[1:]:
-        dtype = result_dtype(Tensor(np.empty((1,), dtype)), t)
+        dtype = result_dtype(_tensor(np.empty((1,), dtype)), t)
     return ops.Cat.apply(*[t.to(dtype) for t in tensors], dim=dim % tensors[0].ndim)
 
 
@@ -307,6 +324,6 @@ def stack(tensors, dim=0):
 
 
 def where(cond, x, y):
-    like = x if isinstance(x, Tensor) else y if isinstance(y, Tensor) else cond
-    x, y = _pair(as_tensor_like(x, like), as_tensor_like(y, like))
+    like = x if is_tensor(x) else y if is_tensor(y) else cond
+    x, y = _promote(as_tensor_like(x, like), as_tensor_like(y, like))
     return ops.Where.apply(cond, x, y)

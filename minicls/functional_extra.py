@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from . import backend, dtypes
-from . import functional as F
+from . import functional
 from .autograd import ops
 
 
@@ -28,7 +28,7 @@ def _dim(x, dim, op):
 
 def _index_array(index, x, op):
     """``index`` (a Tensor or array of integers) as an int64 array on ``x``'s device."""
-    array = index.data if isinstance(index, F.Tensor) else np.asarray(index)
+    array = index.data if functional.is_tensor(index) else np.asarray(index)
     if array.dtype.kind not in 'iu':
         raise TypeError(f'{op}: index must hold integers (int64), got dtype {array.dtype}')
     return backend.to_device(array.astype(dtypes.int64, copy=False), x.device)
@@ -59,8 +59,8 @@ def roll(x, shifts, dims=None):
         shift = shift % n if n else 0
         if shift:
             head = (slice(None),) * dim
-            x = F.cat([x[head + (slice(n - shift, None),)], x[head + (slice(0, n - shift),)]],
-                      dim=dim)
+            x = functional.cat([x[head + (slice(n - shift, None),)],
+                                x[head + (slice(0, n - shift),)]], dim=dim)
     return x
 
 
@@ -82,7 +82,7 @@ def t(x):
     if x.ndim > 2:
         raise RuntimeError(f't() expects a tensor with <= 2 dimensions, but it has {x.ndim} '
                            '(use transpose(dim0, dim1) or permute)')
-    return x if x.ndim < 2 else F.transpose(x, 0, 1)
+    return x if x.ndim < 2 else functional.transpose(x, 0, 1)
 
 
 # -- splitting ------------------------------------------------------------------------------------
@@ -130,19 +130,19 @@ def index_select(x, dim, index):
     index = _index_array(index, x, 'index_select')
     if index.ndim > 1:
         raise IndexError(f'index_select: index should have 1 dimension, got shape {index.shape}')
-    return F.getitem(x, (slice(None),) * dim + (index.reshape(-1),))
+    return functional.getitem(x, (slice(None),) * dim + (index.reshape(-1),))
 
 
 def masked_fill(x, mask, value):
     """``x`` with ``value`` where the bool ``mask`` (broadcast to x) is True; x's dtype."""
-    mask = mask if isinstance(mask, F.Tensor) else F.Tensor(np.asarray(mask))
+    mask = mask if functional.is_tensor(mask) else functional._tensor(np.asarray(mask))
     if mask.dtype != dtypes.bool:
         raise RuntimeError(f'masked_fill: expected a bool mask, got {mask.dtype} '
                            '(compare first, e.g. x > 0)')
-    if isinstance(value, F.Tensor):      # a 0-d tensor: its gradient is kept
+    if functional.is_tensor(value):      # a 0-d tensor: its gradient is kept
         value = value.to(x.dtype)
     else:
-        value = F.Tensor(backend.get_array_module(x.data).asarray(value, dtype=x.dtype))
+        value = functional._tensor(backend.get_array_module(x.data).asarray(value, dtype=x.dtype))
     return ops.Where.apply(mask, value, x)
 
 
@@ -162,13 +162,13 @@ def scatter(x, dim, index, src=None, value=None):
         raise RuntimeError(f'scatter: index needs as many dims as the tensor ({x.ndim}), got '
                            f'shape {tuple(index.shape)} for a tensor of shape {tuple(x.shape)}')
     xp = backend.get_array_module(x.data)
-    if isinstance(src, F.Tensor):
+    if functional.is_tensor(src):
         if src.dtype != x.dtype:
             raise RuntimeError(f'scatter: expected src of the tensor\'s dtype {x.dtype}, got '
                                f'{src.dtype} (convert it with .to({x.dtype}))')
         limit = src.shape
     elif isinstance(src, (numbers.Number, np.generic)):
-        src, limit = F.Tensor(xp.full(index.shape, src, dtype=x.dtype)), index.shape
+        src, limit = functional._tensor(xp.full(index.shape, src, dtype=x.dtype)), index.shape
     else:
         raise TypeError(f'scatter: src must be a Tensor or a number, got {type(src).__name__}')
     for d, size in enumerate(index.shape):
@@ -187,14 +187,14 @@ def argsort(x, dim=-1, descending=False):
     """The indices that sort ``x`` along ``dim`` (ties keep their order: a stable sort)."""
     xp = backend.get_array_module(x.data)
     data = -x.data if descending and x.dtype != dtypes.bool else x.data
-    return F.Tensor(xp.argsort(data, axis=_dim(x, dim, 'argsort'), kind='stable')
+    return functional._tensor(xp.argsort(data, axis=_dim(x, dim, 'argsort'), kind='stable')
                     .astype(dtypes.int64))
 
 
 def sort(x, dim=-1, descending=False):
     """``(values, indices)``: ``x`` sorted along ``dim``; values carry the gradient."""
     indices = argsort(x, dim, descending)
-    return F.gather(x, dim, indices), indices
+    return functional.gather(x, dim, indices), indices
 
 
 # -- math -----------------------------------------------------------------------------------------
@@ -208,26 +208,26 @@ def square(x):
 
 
 def std(x, dim=None, unbiased=True, keepdim=False):
-    return F.var(x, dim, unbiased, keepdim) ** 0.5
+    return functional.var(x, dim, unbiased, keepdim) ** 0.5
 
 
 def logsumexp(x, dim, keepdim=False):
     """log(sum(exp(x))) along ``dim``, computed as m + log(sum(exp(x - m))), m = max (stable;
     m is detached: its gradient through the two terms cancels exactly)."""
-    m = F.amax(x, dim=dim, keepdim=True).detach()
-    out = F.log(F.sum(F.exp(x - m), dim=dim, keepdim=keepdim))
-    return out + (m if keepdim else F.amax(x, dim=dim).detach())
+    m = functional.amax(x, dim=dim, keepdim=True).detach()
+    out = functional.log(functional.sum(functional.exp(x - m), dim=dim, keepdim=keepdim))
+    return out + (m if keepdim else functional.amax(x, dim=dim).detach())
 
 
 def norm(x, p='fro', dim=None, keepdim=False):
     """The p-norm (sum |x|^p)^(1/p) over ``dim`` (all elements when None); 'fro' is p=2."""
     if p in ('fro', 2):
-        return F.sqrt(F.sum(x * x, dim=dim, keepdim=keepdim))
+        return functional.sqrt(functional.sum(x * x, dim=dim, keepdim=keepdim))
     if isinstance(p, str) or not p > 0 or p == float('inf'):
         raise ValueError(f'norm: p must be a positive finite number or \'fro\', got {p!r}')
     if p == 1:
-        return F.sum(F.abs(x), dim=dim, keepdim=keepdim)
-    return F.sum(F.abs(x) ** p, dim=dim, keepdim=keepdim) ** (1.0 / p)
+        return functional.sum(functional.abs(x), dim=dim, keepdim=keepdim)
+    return functional.sum(functional.abs(x) ** p, dim=dim, keepdim=keepdim) ** (1.0 / p)
 
 
 def bmm(a, b):
@@ -235,14 +235,10 @@ def bmm(a, b):
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
         raise RuntimeError(f'bmm: expected two 3-D tensors with the same batch size, got '
                            f'shapes {tuple(a.shape)} and {tuple(b.shape)}')
-    return F.matmul(a, b)
+    return functional.matmul(a, b)
 
 
 # -- small helpers ------------------------------------------------------------------------------
-def is_tensor(obj):
-    return isinstance(obj, F.Tensor)
-
-
 def numel(x):
     return x.numel()
 
@@ -264,6 +260,6 @@ def new_tensor(x, data, dtype=None, device=None, requires_grad=False):
 def bernoulli_(x, p=0.5):
     """Fill ``x`` in place with 1 (probability p) or 0, from minicls's random generator."""
     from .random import generator
-    p = backend.to_numpy(p.data) if isinstance(p, F.Tensor) else p
+    p = backend.to_numpy(p.data) if functional.is_tensor(p) else p
     draws = generator().random(x.shape) < p
     return x._set(backend.to_device(draws.astype(x.dtype), x.device))

@@ -8,6 +8,8 @@ import numpy as np
 
 from . import backend, dtypes
 from .autograd import engine
+from .autograd.function import Function
+from .autograd.ops import Cast, ToDevice
 from .tensor_ops import TensorOps
 
 
@@ -154,7 +156,6 @@ class Tensor(TensorOps):
 
     def to(self, *args, **kwargs):
         """``to(device)``, ``to(dtype)`` or ``to(device, dtype)``; differentiable."""
-        from .autograd.ops import Cast, ToDevice
         out = self
         for arg in list(args) + list(kwargs.values()):
             if arg is None:
@@ -234,3 +235,6 @@ class Tensor(TensorOps):
 
     def __index__(self):
         return int(self.item())
+
+
+Function.tensor_class = Tensor  # what every op's result is (see Function.tensor_class)

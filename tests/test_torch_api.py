@@ -1,6 +1,6 @@
 """PyTorch names minicls adds beyond the op table: docs/torch_api.md against the code,
 randint's two forms, scatter_ (one-hot) and the errors of the new functions. The gradients
-and torch parity of the new functions are in the op table (tests/test_ops.py)."""
+and torch parity of the new functions are in the op table (tests/test_autograd/test_ops.py)."""
 import pathlib
 import re
 

@@ -46,8 +46,8 @@ def get_model(config, checkpoint=None, device=None):
     model = MODELS.build(model_cfg)
     meta = {}
     if checkpoint is not None:
-        from minicls.engine.checkpoint import load_checkpoint, load_state_dict
-        from minicls.io import cached_download, is_url, load_weights
+        from minicls.io import (cached_download, is_url, load_checkpoint, load_state_dict,
+                                load_weights)
         if is_url(checkpoint):  # downloaded once into the cache (see minicls.io.hub)
             checkpoint = cached_download(checkpoint)
         if str(checkpoint).endswith('.npz'):

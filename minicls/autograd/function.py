@@ -10,7 +10,7 @@ An op is a subclass with two static methods side by side, both on raw arrays::
 
         @staticmethod
         def backward(ctx, gz):               # dL/dz in, one dL/d(input) per input out
-            x, y = ctx.saved_tensors
+            x, y = ctx.saved_tensors         # the arrays saved above (PyTorch's name)
             return gz * y, gz * x
 
 ``Mul.apply(a, b)`` unwraps the Tensors, runs ``forward``, wraps the result and, when a gradient
@@ -46,6 +46,12 @@ class Context:
 
     @property
     def saved_tensors(self):
+        """What ``save_for_backward`` got: raw NumPy/CuPy *arrays*, not Tensors.
+
+        The name is PyTorch's, so that a ``torch.autograd.Function`` reads the same here; but
+        forward and backward work on arrays (the graph is recorded one level up, in ``apply``),
+        so what is saved, and handed back here, is arrays.
+        """
         return self._saved
 
     def release(self):
@@ -74,6 +80,12 @@ class _NoGradContext:
 class Function:
     """Base class of every differentiable op. Subclasses write ``forward`` and ``backward``."""
 
+    # The class ``apply`` wraps results in (and ``minicls.functional`` makes tensors of):
+    # ``minicls.Tensor``, set by ``minicls/tensor.py`` when it defines Tensor. The engine and the
+    # functions sit below Tensor (its methods call them), so they are told the class instead of
+    # importing it, which would be an import cycle.
+    tensor_class = None
+
     @staticmethod
     def forward(ctx, *arrays, **params):
         raise NotImplementedError
@@ -85,9 +97,8 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the op on Tensors ``inputs`` (keyword ``params`` are passed to forward as is)."""
-        from ..tensor import Tensor
         for x in inputs:
-            if not isinstance(x, Tensor):
+            if not isinstance(x, Function.tensor_class):
                 raise TypeError(f'{cls.__name__}.apply takes Tensors as positional arguments, '
                                 f'got {type(x).__name__}; pass other values as keywords')
         _check_same_device(cls, inputs)
@@ -104,7 +115,7 @@ class Function:
             prof.record(cls.__name__, 'forward', start)
         if isinstance(out, np.generic):  # NumPy turns 0-d results into scalars: undo that
             out = backend.get_array_module(inputs[0].data).asarray(out)
-        result = Tensor(out)
+        result = Function.tensor_class(out)
         if record and result.is_floating_point():
             result.requires_grad = True
             result.grad_fn = ctx

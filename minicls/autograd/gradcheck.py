@@ -7,6 +7,7 @@ from ``backward`` must match these within ``atol + rtol * |numeric|``.
 import numpy as np
 
 from ..backend import get_array_module, to_numpy
+from .function import Function
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
@@ -15,7 +16,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     ``inputs`` are float64 Tensors (those with ``requires_grad`` are checked); ``fn`` returns a
     Tensor (or a tuple whose first item is checked).
     """
-    from ..tensor import Tensor
+    Tensor = Function.tensor_class  # noqa: N806 (minicls.Tensor; see Function.tensor_class)
     inputs = list(inputs)
     for x in inputs:
         if isinstance(x, Tensor) and x.requires_grad and x.dtype != np.float64:

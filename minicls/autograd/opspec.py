@@ -1,6 +1,6 @@
 """``OpCase``: the small test spec every op declares next to its code.
 
-Each ``Function`` subclass lists ``cases``. One generic suite (``tests/test_ops.py``) runs, for
+Each ``Function`` subclass lists ``cases``. One generic suite (``tests/test_autograd/test_ops.py``) runs, for
 every case of every op: a float64 finite-difference gradient check, and forward + backward
 parity with PyTorch. ``fn`` is written once for both libraries, because minicls keeps PyTorch's
 names: it receives the library (``minicls`` or ``torch``) and the input tensors::

@@ -117,7 +117,9 @@ class CIFAR10(BaseDataset):
 
 @DATASETS.register_module()
 class CIFAR100(CIFAR10):
-    """CIFAR-100: like :class:`CIFAR10` but 100 classes (the ``fine`` labels)."""
+    """CIFAR-100: like :class:`CIFAR10` but 100 classes (the ``fine`` labels).
+
+    Args: as :class:`CIFAR10`'s (``data_root`` holds ``cifar-100-python/``)."""
 
     base_folder = 'cifar-100-python'
     url = 'https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz'

@@ -25,6 +25,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import numpy as np
 
 from minicls.config.errors import ConfigKeyError, check_keys
+from minicls.registry import DATASETS
 
 from .transforms import seed_transforms
 
@@ -222,8 +223,6 @@ def build_dataloader(cfg, seed=None):
     ``persistent_workers`` are accepted and ignored; unknown keys are an error. The sampler's
     ``seed`` (if any) wins over ``seed``.
     """
-    from minicls.registry import DATASETS
-
     if not isinstance(cfg, dict):
         raise TypeError(f'a dataloader config must be a dict, got {type(cfg).__name__}')
     check_keys(cfg, _LOADER_KEYS, 'the dataloader config')

@@ -115,7 +115,9 @@ class MNIST(BaseDataset):
 
 @DATASETS.register_module()
 class FashionMNIST(MNIST):
-    """Fashion-MNIST (Zalando): 28x28 grayscale clothing images, same file layout as MNIST."""
+    """Fashion-MNIST (Zalando): 28x28 grayscale clothing images, same file layout as MNIST.
+
+    Args: as :class:`MNIST`'s."""
 
     url_prefix = 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/'
     resources = {

@@ -30,6 +30,7 @@ from minicls.backend import parse_device
 from minicls.config import Config
 from minicls.config.errors import ConfigError, ConfigKeyError
 from minicls.datasets.checks import check_datasets
+from minicls.models.losses.utils import parse_losses
 from minicls.registry import HOOKS, METRICS, MODELS
 
 from .checkpoint import remove_stale_temp_files
@@ -318,19 +319,8 @@ class Runner(CheckpointMixin):
     def train_step(self, data_batch):
         """One optimisation step; returns the floats to log (``loss`` and its parts)."""
         data = self.model.data_preprocessor(data_batch, training=True)
-        losses = self.model(**data, mode='loss')
-        total = None
-        log_vars = {}
-        for key, value in losses.items():
-            if 'loss' in key:
-                total = value if total is None else total + value
-            log_vars[key] = float(value.item()) if hasattr(value, 'item') else float(value)
-        if total is None:
-            raise KeyError(f'the model returned no loss (keys {list(losses)}); mode="loss" '
-                           'must give at least one entry whose name contains "loss"')
+        total, log_vars = parse_losses(self.model(**data, mode='loss'))
         self.optim_wrapper.update_params(total)
-        if len(losses) > 1 or 'loss' not in log_vars:
-            log_vars['loss'] = float(total.item())
         return log_vars
 
     def _batches(self, loader, epoch, start):

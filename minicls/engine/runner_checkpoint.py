@@ -16,7 +16,10 @@ import numpy as np
 
 import minicls
 
-from .checkpoint import CheckpointError, atomic_write, load_checkpoint, save_checkpoint
+from minicls.io import load_weights
+
+from .checkpoint import (CheckpointError, atomic_write, load_checkpoint, load_state_dict,
+                         save_checkpoint)
 
 
 class CheckpointMixin:
@@ -113,8 +116,6 @@ class CheckpointMixin:
         """Load weights from ``path``; with ``resume`` also the optimizer, schedulers,
         counters, data order and random states."""
         if not resume:  # load_from: what fits is loaded, the rest is logged (strict: raises)
-            from minicls.io import load_weights
-            from .checkpoint import load_state_dict
             load_state_dict(self.model, load_weights(path), strict=bool(strict),
                             logger=self.logger, source=path)
             self.logger.info(f'Load checkpoint from {path}')

@@ -166,8 +166,14 @@ class CosineAnnealingLR(ParamScheduler):
     r"""Cosine from the initial value down to ``eta_min`` over ``T_max`` steps:
     :math:`\eta_t = \eta_{min} + \frac12(\eta_0 - \eta_{min})(1 + \cos(\pi t / T_{max}))`.
 
-    ``T_max`` defaults to ``end - begin``; ``eta_min_ratio`` sets ``eta_min`` relative to the
-    initial value. Written recursively (chainable), as PyTorch.
+    Written recursively (chainable), as PyTorch.
+
+    Args:
+        T_max (int, optional): Steps of the half cosine. Default: None, ``end - begin``.
+        eta_min (float, optional): The final value. Default: None, 0.
+        eta_min_ratio (float, optional): The final value as a fraction of the initial one
+            (instead of ``eta_min``). Default: None.
+        begin, end (int), **kwargs: As in :class:`ParamScheduler` (``by_epoch``...).
     """
 
     scales_with_epoch_length = ('T_max',)
@@ -206,7 +212,13 @@ class CosineAnnealingLR(ParamScheduler):
 @PARAM_SCHEDULERS.register_module()
 class LinearLR(ParamScheduler):
     r"""Linear warm-up: the factor goes from ``start_factor`` to ``end_factor`` over the steps
-    ``begin .. end-1``: :math:`\eta_t = \eta_0 (s + (e - s)\, t / (end - begin - 1))`."""
+    ``begin .. end-1``: :math:`\eta_t = \eta_0 (s + (e - s)\, t / (end - begin - 1))`.
+
+    Args:
+        start_factor (float): :math:`s`, in [0, 1]. Default: 1/3.
+        end_factor (float): :math:`e`, in [0, 1]. Default: 1.
+        begin, end (int), **kwargs: As in :class:`ParamScheduler` (``by_epoch``...).
+    """
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, begin=0, end=INF,
                  **kwargs):
@@ -226,7 +238,12 @@ class LinearLR(ParamScheduler):
 
 @PARAM_SCHEDULERS.register_module()
 class ConstantLR(ParamScheduler):
-    """Multiply by ``factor`` during ``[begin, end - 1)``, then back to the initial value."""
+    """Multiply by ``factor`` during ``[begin, end - 1)``, then back to the initial value.
+
+    Args:
+        factor (float): The multiplier. Default: 1/3.
+        begin, end (int), **kwargs: As in :class:`ParamScheduler` (``by_epoch``...).
+    """
 
     def __init__(self, optimizer, factor=1.0 / 3, begin=0, end=INF, **kwargs):
         self.factor = factor
@@ -243,7 +260,14 @@ class ConstantLR(ParamScheduler):
 
 @PARAM_SCHEDULERS.register_module()
 class PolyLR(ParamScheduler):
-    r"""Polynomial decay to ``eta_min``: :math:`\eta_t = (\eta_0 - \eta_{min})(1 - t/T)^p + \eta_{min}`."""
+    r"""Polynomial decay to ``eta_min``: :math:`\eta_t = (\eta_0 - \eta_{min})(1 - t/T)^p + \eta_{min}`.
+
+    Args:
+        eta_min (float): The final value. Default: 0.
+        power (float): :math:`p`. Default: 1 (linear).
+        begin, end (int), **kwargs: As in :class:`ParamScheduler`; :math:`T` is
+            ``end - begin - 1``.
+    """
 
     def __init__(self, optimizer, eta_min=0.0, power=1.0, begin=0, end=INF, **kwargs):
         self.eta_min, self.power = eta_min, power
@@ -263,9 +287,20 @@ class OneCycleLR(ParamScheduler):
     during the first ``pct_start`` of ``total_steps``, then anneal (cosine or linear) to
     ``eta_max / div_factor / final_div_factor``. Not chainable (it sets absolute values).
 
-    Set ``total_steps`` (in the scheduler's own steps), or ``epochs`` and ``steps_per_epoch``.
-    With ``convert_to_iter_based=True`` an epoch count in ``total_steps`` becomes iterations.
     Unlike ``torch.optim.lr_scheduler.OneCycleLR``, momentum is not cycled.
+
+    Args:
+        eta_max (float or list[float]): The peak value (one per param group). Default: 0.1.
+        total_steps (int, optional): Length of the cycle, in the scheduler's own steps; with
+            ``convert_to_iter_based=True`` an epoch count becomes iterations. Default: None.
+        epochs, steps_per_epoch (int, optional): Their product, when ``total_steps`` is None.
+        pct_start (float): The fraction of the cycle spent warming up. Default: 0.3.
+        anneal_strategy (str): 'cos' or 'linear'. Default: 'cos'.
+        div_factor (float): Start value = ``eta_max / div_factor``. Default: 25.
+        final_div_factor (float): Final value = start value / this. Default: 1e4.
+        three_phase (bool): Back down to the start value before the final anneal, as fast.ai.
+            Default: False.
+        param_name (str), **kwargs: As in :class:`ParamScheduler`. Default: 'lr'.
     """
 
     scales_with_epoch_length = ('total_steps',)

@@ -5,14 +5,13 @@ and the models (``init_cfg=dict(type='Pretrained')``) read weight files through.
   file) is read by :mod:`minicls.io.torch_weights`, without torch and without running its
   pickle;
 * anything else is a minicls checkpoint (``.npz``), read by
-  :func:`minicls.engine.checkpoint.load_checkpoint`;
+  :func:`minicls.io.checkpoint.load_checkpoint`;
 * a URL or ``torchvision://``/``open-mmlab://`` name is first downloaded into the cache
   (:mod:`minicls.io.hub`).
 """
 import zipfile
 
-from minicls.engine.checkpoint import load_checkpoint
-
+from .checkpoint import load_checkpoint
 from .hub import cached_download, is_url
 from .torch_weights import load_pth_state_dict
 

@@ -23,7 +23,7 @@ import math
 import warnings
 
 from minicls import nn
-from minicls.io import load_weights
+from minicls.io import load_state_dict, load_weights
 
 logger = logging.getLogger('minicls')
 
@@ -168,7 +168,6 @@ def load_pretrained(module, checkpoint, prefix=None, map_location=None):
         prefix = prefix if prefix.endswith('.') else prefix + '.'
         state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
         assert state, f'{prefix} is not in the pretrained model {checkpoint}'
-    from minicls.engine.checkpoint import load_state_dict  # logs what did not fit
     load_state_dict(module, state, logger=logger, source=str(checkpoint))
     logger.info('Loaded pretrained weights from %s into %s', checkpoint, type(module).__name__)
 

@@ -24,6 +24,8 @@ import inspect
 
 from minicls.config.errors import ConfigTypeError, check_keys
 
+from ..nn import Sequential
+
 
 class RegistryKeyError(KeyError):
     """A ``KeyError`` that prints its message as written.
@@ -110,12 +112,7 @@ def build_model_from_cfg(cfg, registry, default_args=None):
     ``nn.Sequential`` (this is what ``MODELS`` uses, as in mmengine)."""
     if not isinstance(cfg, list):
         return build_from_cfg(cfg, registry, default_args)
-    modules = [build_from_cfg(c, registry, default_args) for c in cfg]
-    try:  # imported here: minicls.nn itself registers into MODELS
-        from minicls.nn import Sequential
-    except ImportError:  # no Sequential (yet): hand back the plain list
-        return modules
-    return Sequential(*modules)
+    return Sequential(*[build_from_cfg(c, registry, default_args) for c in cfg])
 
 
 class Registry:

@@ -7,11 +7,11 @@ Each lists the modules that hold its built-ins; they are imported on the first l
 from .registry import Registry, build_model_from_cfg
 
 MODELS = Registry('model', build_func=build_model_from_cfg,
-                  locations=['minicls.nn', 'minicls.models'])
+                  locations=['minicls.cnn', 'minicls.models'])
 DATASETS = Registry('dataset', locations=['minicls.datasets'])
 TRANSFORMS = Registry('transform', locations=['minicls.datasets'])
-OPTIMIZERS = Registry('optimizer', locations=['minicls.optim', 'minicls.engine'])
-PARAM_SCHEDULERS = Registry('parameter scheduler', locations=['minicls.optim', 'minicls.engine'])
+OPTIMIZERS = Registry('optimizer', locations=['minicls.engine'])
+PARAM_SCHEDULERS = Registry('parameter scheduler', locations=['minicls.engine'])
 HOOKS = Registry('hook', locations=['minicls.engine'])
 METRICS = Registry('metric', locations=['minicls.evaluation'])
 BATCH_AUGMENTS = Registry('batch augment', locations=['minicls.models.utils.batch_augments'])

@@ -67,15 +67,6 @@ class BaseTransform:
         return f'{type(self).__name__}({args})'
 
 
-def to_2tuple(value, name):
-    """``7 -> (7, 7)``; a pair stays a pair; anything else is an error that names ``name``."""
-    if isinstance(value, (int, np.integer)):
-        return int(value), int(value)
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        return int(value[0]), int(value[1])
-    raise TypeError(f'{name} must be an int or a pair of ints, but got {value!r}')
-
-
 def check_img(results, who):
     """The HWC (or HW) image in ``results``, with a clear error if it is missing."""
     img = results.get('img')

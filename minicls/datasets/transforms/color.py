@@ -23,6 +23,13 @@ class ColorJitter(BaseTransform):
     Each factor is drawn uniformly from ``[max(0, 1 - x), 1 + x]`` for brightness, contrast and
     saturation, and from ``[-hue, hue]`` (fraction of the colour wheel, <= 0.5) for hue, as in
     torchvision / mmpretrain. A value of 0 leaves that property alone. RGB images only.
+
+    Args:
+        brightness (float): Non-negative jitter strength. Default: 0.
+        contrast (float): Non-negative jitter strength. Default: 0.
+        saturation (float): Non-negative jitter strength. Default: 0.
+        hue (float): In [0, 0.5]. Default: 0.
+        backend (str): Accepted for mmpretrain configs; NumPy and Pillow are always used.
     """
 
     def __init__(self, brightness=0., contrast=0., saturation=0., hue=0., backend='pillow'):

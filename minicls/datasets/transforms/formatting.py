@@ -19,6 +19,8 @@ class PackInputs(BaseTransform):
     Args:
         meta_keys (Sequence[str]): extra result keys to pass along (e.g. ``('flip',)``);
             missing ones are skipped.
+        input_key (str): the result key holding the image. Default: ``'img'``.
+        algorithm_keys (Sequence[str]): more keys passed along, as ``meta_keys``.
     """
 
     KEYS = ('gt_label', 'sample_idx', 'img_path')

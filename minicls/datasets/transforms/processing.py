@@ -8,8 +8,9 @@ Conventions follow mmpretrain / mmcv, which are not uniform, so read each docstr
 import numpy as np
 
 from minicls.registry import TRANSFORMS
+from minicls.utils import to_2tuple
 
-from .base import BaseTransform, check_img, get_epoch, get_rng, to_2tuple
+from .base import BaseTransform, check_img, get_epoch, get_rng
 
 __all__ = ['RandomCrop', 'CenterCrop', 'RandomFlip', 'AlternatingFlip']
 

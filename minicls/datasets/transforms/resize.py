@@ -9,8 +9,9 @@ import numpy as np
 from PIL import Image
 
 from minicls.registry import TRANSFORMS
+from minicls.utils import to_2tuple
 
-from .base import BaseTransform, check_img, get_rng, to_2tuple
+from .base import BaseTransform, check_img, get_rng
 
 __all__ = ['Resize', 'ResizeEdge', 'RandomResizedCrop', 'imresize']
 
@@ -52,6 +53,7 @@ class Resize(BaseTransform):
         keep_ratio (bool): keep the aspect ratio: the largest size whose long side is at most
             ``max(scale)`` and short side at most ``min(scale)``.
         interpolation (str): ``'nearest'``, ``'bilinear'``, ``'bicubic'``, ``'area'``, ...
+        backend (str): accepted for mmcv configs; Pillow is always used.
     """
 
     def __init__(self, scale=None, scale_factor=None, keep_ratio=False,
@@ -87,6 +89,8 @@ class ResizeEdge(BaseTransform):
     Args:
         scale (int): the target length of the chosen edge.
         edge (str): ``'short'``, ``'long'``, ``'width'`` or ``'height'``.
+        interpolation (str): as in :class:`Resize`. Default: ``'bilinear'``.
+        backend (str): accepted for mmcv configs; Pillow is always used.
     """
 
     def __init__(self, scale, edge='short', interpolation='bilinear', backend='pillow'):
@@ -122,6 +126,7 @@ class RandomResizedCrop(BaseTransform):
         aspect_ratio_range (tuple): range of the crop's width / height.
         max_attempts (int): random tries before the centred fallback.
         interpolation (str): Pillow filter used for the resize.
+        backend (str): accepted for mmcv configs; Pillow is always used.
     """
 
     def __init__(self, scale, crop_ratio_range=(0.08, 1.0), aspect_ratio_range=(3. / 4., 4. / 3.),

@@ -26,6 +26,8 @@ class CheckpointHook(Hook):
         rule (str | None): ``'greater'`` or ``'less'``; default: greater for accuracy-like
             names, less for ``loss``.
         out_dir (str | None): where to save (default: the work dir).
+        save_optimizer (bool): save the optimizer state too (needed to resume). Default: True.
+        save_param_scheduler (bool): save the LR schedulers' state too. Default: True.
     """
 
     priority = 'VERY_LOW'

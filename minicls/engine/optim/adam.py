@@ -73,7 +73,10 @@ class Adam(Optimizer):
 @OPTIMIZERS.register_module()
 class AdamW(Adam):
     r"""Adam with decoupled weight decay (Loshchilov & Hutter, 2019): before the Adam step,
-    :math:`p \leftarrow p\,(1 - \eta\lambda)`, and the gradient is left alone."""
+    :math:`p \leftarrow p\,(1 - \eta\lambda)`, and the gradient is left alone.
+
+    Args: as ``Adam``'s (``lr``, ``betas``, ``eps``, ``weight_decay``, ``amsgrad``), but
+        weight_decay (float): The decoupled decay :math:`\lambda`. Default: 1e-2."""
 
     decoupled = True
 

@@ -11,233 +11,51 @@ a stage halves the resolution (stride 2, except stage 1) and changes the channel
 shortcut is a 1x1 conv + BN (``downsample``). Channels: 64, 128, 256, 512 (x4 for Bottleneck).
 
 The attribute names (``conv1``, ``bn1``, ``layer1.0.conv2``, ``layer2.0.downsample.0``...)
-are torchvision's and mmpretrain's, so their weight files load by name.
+are torchvision's and mmpretrain's, so their weight files load by name. The blocks and
+``ResLayer`` are in ``resnet_blocks.py`` (importable from here too, as in mmpretrain).
 """
 from minicls import nn
-from minicls.nn import ConvModule, build_activation_layer, build_conv_layer, build_norm_layer
+from minicls.cnn import ConvModule, build_conv_layer, build_norm_layer
 from minicls.registry import MODELS
 
 from ..base_module import BaseModule, constant_init
-from ..utils.drop_path import DropPath
+from .resnet_blocks import BasicBlock, Bottleneck, ResLayer, get_expansion
 
 __all__ = ['BasicBlock', 'Bottleneck', 'ResLayer', 'ResNet', 'ResNetV1c', 'ResNetV1d',
            'get_expansion', 'is_batch_norm']
-
-eps = 1.0e-5
-
 
 def is_batch_norm(module):
     """True for BatchNorm1d/2d/... (any class deriving from one named ``_BatchNorm``)."""
     return any(cls.__name__ == '_BatchNorm' for cls in type(module).__mro__)
 
 
-class BasicBlock(BaseModule):
-    """Two 3x3 convs: ``relu(bn2(conv2(relu(bn1(conv1(x))))) + identity)``.
-
-    ``conv1`` carries the stride (and dilation). ``expansion`` must be 1 (out = mid).
-    ``style`` and ``with_cp`` are accepted for compatibility and have no effect here.
-    """
-
-    def __init__(self, in_channels, out_channels, expansion=1, stride=1, dilation=1,
-                 downsample=None, style='pytorch', with_cp=False, conv_cfg=None,
-                 norm_cfg=dict(type='BN'), drop_path_rate=0.0,
-                 act_cfg=dict(type='ReLU', inplace=True), init_cfg=None):
-        super().__init__(init_cfg=init_cfg)
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.expansion = expansion
-        assert self.expansion == 1, f'BasicBlock needs expansion 1, got {expansion}'
-        assert out_channels % expansion == 0
-        self.mid_channels = out_channels // expansion
-        self.stride = stride
-        self.dilation = dilation
-        self.style = style
-        self.with_cp = with_cp
-        self.conv_cfg = conv_cfg
-        self.norm_cfg = norm_cfg
-
-        self.norm1_name, norm1 = build_norm_layer(norm_cfg, self.mid_channels, postfix=1)
-        self.norm2_name, norm2 = build_norm_layer(norm_cfg, out_channels, postfix=2)
-        self.conv1 = build_conv_layer(conv_cfg, in_channels, self.mid_channels, 3,
-                                      stride=stride, padding=dilation, dilation=dilation,
-                                      bias=False)
-        self.add_module(self.norm1_name, norm1)
-        self.conv2 = build_conv_layer(conv_cfg, self.mid_channels, out_channels, 3, padding=1,
-                                      bias=False)
-        self.add_module(self.norm2_name, norm2)
-        self.relu = build_activation_layer(act_cfg)
-        self.downsample = downsample
-        self.drop_path = DropPath(drop_prob=drop_path_rate) if drop_path_rate > eps \
-            else nn.Identity()
-
-    @property
-    def norm1(self):
-        return getattr(self, self.norm1_name)
-
-    @property
-    def norm2(self):
-        return getattr(self, self.norm2_name)
-
-    def forward(self, x):
-        identity = x
-        out = self.relu(self.norm1(self.conv1(x)))
-        out = self.norm2(self.conv2(out))
-        if self.downsample is not None:
-            identity = self.downsample(x)
-        out = self.drop_path(out) + identity
-        return self.relu(out)
-
-
-class Bottleneck(BaseModule):
-    """1x1 (in -> mid), 3x3 (mid -> mid), 1x1 (mid -> out) convs, ``mid = out // expansion``.
-
-    ``style='pytorch'`` puts the stride on the 3x3 conv (torchvision, "ResNet v1.5");
-    ``'caffe'`` puts it on the first 1x1 conv (the original paper).
-    """
-
-    def __init__(self, in_channels, out_channels, expansion=4, stride=1, dilation=1,
-                 downsample=None, style='pytorch', with_cp=False, conv_cfg=None,
-                 norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU', inplace=True),
-                 drop_path_rate=0.0, init_cfg=None):
-        super().__init__(init_cfg=init_cfg)
-        assert style in ('pytorch', 'caffe'), f"style must be 'pytorch' or 'caffe', got {style!r}"
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.expansion = expansion
-        assert out_channels % expansion == 0
-        self.mid_channels = out_channels // expansion
-        self.stride = stride
-        self.dilation = dilation
-        self.style = style
-        self.with_cp = with_cp
-        self.conv_cfg = conv_cfg
-        self.norm_cfg = norm_cfg
-        self.conv1_stride, self.conv2_stride = (1, stride) if style == 'pytorch' else (stride, 1)
-
-        self.norm1_name, norm1 = build_norm_layer(norm_cfg, self.mid_channels, postfix=1)
-        self.norm2_name, norm2 = build_norm_layer(norm_cfg, self.mid_channels, postfix=2)
-        self.norm3_name, norm3 = build_norm_layer(norm_cfg, out_channels, postfix=3)
-        self.conv1 = build_conv_layer(conv_cfg, in_channels, self.mid_channels, 1,
-                                      stride=self.conv1_stride, bias=False)
-        self.add_module(self.norm1_name, norm1)
-        self.conv2 = build_conv_layer(conv_cfg, self.mid_channels, self.mid_channels, 3,
-                                      stride=self.conv2_stride, padding=dilation,
-                                      dilation=dilation, bias=False)
-        self.add_module(self.norm2_name, norm2)
-        self.conv3 = build_conv_layer(conv_cfg, self.mid_channels, out_channels, 1, bias=False)
-        self.add_module(self.norm3_name, norm3)
-        self.relu = build_activation_layer(act_cfg)
-        self.downsample = downsample
-        self.drop_path = DropPath(drop_prob=drop_path_rate) if drop_path_rate > eps \
-            else nn.Identity()
-
-    @property
-    def norm1(self):
-        return getattr(self, self.norm1_name)
-
-    @property
-    def norm2(self):
-        return getattr(self, self.norm2_name)
-
-    @property
-    def norm3(self):
-        return getattr(self, self.norm3_name)
-
-    def forward(self, x):
-        identity = x
-        out = self.relu(self.norm1(self.conv1(x)))
-        out = self.relu(self.norm2(self.conv2(out)))
-        out = self.norm3(self.conv3(out))
-        if self.downsample is not None:
-            identity = self.downsample(x)
-        out = self.drop_path(out) + identity
-        return self.relu(out)
-
-
-def get_expansion(block, expansion=None):
-    """``expansion`` if given, else the block's own (BasicBlock 1, Bottleneck 4)."""
-    if isinstance(expansion, int):
-        assert expansion > 0
-        return expansion
-    if expansion is not None:
-        raise TypeError(f'expansion must be an integer or None, got {expansion!r}')
-    if hasattr(block, 'expansion'):
-        return block.expansion
-    if issubclass(block, BasicBlock):
-        return 1
-    if issubclass(block, Bottleneck):
-        return 4
-    raise TypeError(f'expansion is not specified for {block.__name__}')
-
-
-class ResLayer(nn.Sequential):
-    """One stage: ``num_blocks`` blocks (children ``'0'``, ``'1'``...).
-
-    The first block gets ``stride`` and, when the shape changes, a ``downsample`` shortcut:
-    1x1 conv (stride) + norm, or with ``avg_down`` an AvgPool (stride) + stride-1 1x1 conv +
-    norm. ``drop_path_rate`` is one float or a list with one rate per block.
-    """
-
-    def __init__(self, block, num_blocks, in_channels, out_channels, expansion=None, stride=1,
-                 avg_down=False, conv_cfg=None, norm_cfg=dict(type='BN'), drop_path_rate=0.0,
-                 **kwargs):
-        self.block = block
-        self.expansion = get_expansion(block, expansion)
-        if isinstance(drop_path_rate, float):
-            drop_path_rate = [drop_path_rate] * num_blocks
-        assert len(drop_path_rate) == num_blocks, \
-            'Please check the length of drop_path_rate'
-
-        downsample = None
-        if stride != 1 or in_channels != out_channels:
-            downsample = []
-            conv_stride = stride
-            if avg_down and stride != 1:
-                conv_stride = 1
-                downsample.append(nn.AvgPool2d(kernel_size=stride, stride=stride,
-                                               ceil_mode=True, count_include_pad=False))
-            downsample.extend([
-                build_conv_layer(conv_cfg, in_channels, out_channels, kernel_size=1,
-                                 stride=conv_stride, bias=False),
-                build_norm_layer(norm_cfg, out_channels)[1]])
-            downsample = nn.Sequential(*downsample)
-
-        layers = [block(in_channels=in_channels, out_channels=out_channels,
-                        expansion=self.expansion, stride=stride, downsample=downsample,
-                        conv_cfg=conv_cfg, norm_cfg=norm_cfg, drop_path_rate=drop_path_rate[0],
-                        **kwargs)]
-        for i in range(1, num_blocks):
-            layers.append(block(in_channels=out_channels, out_channels=out_channels,
-                                expansion=self.expansion, stride=1, conv_cfg=conv_cfg,
-                                norm_cfg=norm_cfg, drop_path_rate=drop_path_rate[i], **kwargs))
-        super().__init__(*layers)
-
-
 @MODELS.register_module()
 class ResNet(BaseModule):
     """ResNet backbone. Returns a tuple of the stage outputs listed in ``out_indices``.
 
-    Args (mmpretrain's, same defaults):
+    Args (mmpretrain's names and defaults):
         depth (int): 18, 34, 50, 101 or 152.
-        in_channels (int): input channels. Default 3.
-        stem_channels (int): stem output channels. Default 64.
-        base_channels (int): stage-1 width; stage i has ``base * 2**i * expansion`` channels.
-        expansion (int, optional): block expansion; None -> the block's own.
-        num_stages (int): 1-4 stages. Default 4.
-        strides, dilations (tuple[int]): of the first block of each stage.
-        out_indices (tuple[int]): which stages to return (0-based). Default (3,).
+        in_channels (int): Input image channels. Default: 3.
+        stem_channels (int): Output channels of the stem. Default: 64.
+        base_channels (int): Stage i has ``base_channels * 2**i * expansion`` output
+            channels. Default: 64.
+        expansion (int, optional): Block expansion. Default: None, the block's own.
+        num_stages (int): 1 to 4. Default: 4.
+        strides (Sequence[int]): Of each stage's first block. Default: (1, 2, 2, 2).
+        dilations (Sequence[int]): Of each stage. Default: (1, 1, 1, 1).
+        out_indices (Sequence[int]): The stages to return (0-based). Default: (3, ).
         style (str): 'pytorch' (stride on the 3x3 conv) or 'caffe' (on the 1x1).
-        deep_stem (bool): three 3x3 ConvModules instead of the 7x7 conv (``self.stem``).
-        avg_down (bool): AvgPool + stride-1 conv in the downsample shortcuts.
-        frozen_stages (int): -1 none; 0 freezes the stem; k the stem and layer1..layerk
-            (``requires_grad=False`` and BN kept in eval mode).
-        conv_cfg (dict, optional), norm_cfg (dict): how convs and norms are built.
-        norm_eval (bool): keep every BN in eval mode during training (frozen statistics).
-        with_cp (bool): gradient checkpointing in PyTorch; accepted and ignored here.
-        zero_init_residual (bool): zero the last norm of each block in ``init_weights()`` so
-            every block starts as the identity.
-        init_cfg: Kaiming on convs, 1/0 on norms.
-        drop_path_rate (float): stochastic depth, growing linearly to this over all blocks.
+        deep_stem (bool): Three 3x3 ConvModules (``self.stem``), not the 7x7 conv.
+        avg_down (bool): AvgPool + stride-1 1x1 conv in the shortcuts. Default: False.
+        frozen_stages (int): -1 none; 0 the stem; k the stem and layer1..layerk
+            (``requires_grad=False``, kept in eval mode). Default: -1.
+        conv_cfg (dict, optional), norm_cfg (dict): How convs and norms are built.
+        norm_eval (bool): Keep every BN in eval mode in training (frozen statistics).
+        with_cp (bool): Gradient checkpointing in mmpretrain; accepted and ignored here.
+        zero_init_residual (bool): Zero the last norm of each block in ``init_weights()``
+            so every block starts as the identity. Default: True.
+        init_cfg (dict or list[dict]): Default: Kaiming on convs, 1 on norms.
+        drop_path_rate (float): Stochastic depth, rising linearly to this over the blocks.
     """
 
     arch_settings = {
@@ -383,7 +201,9 @@ class ResNet(BaseModule):
 
 @MODELS.register_module()
 class ResNetV1c(ResNet):
-    """ResNet with the deep stem (three 3x3 convs) instead of the 7x7 conv."""
+    """ResNet with the deep stem (three 3x3 convs) instead of the 7x7 conv.
+
+    Args: ``ResNet``'s, but ``deep_stem`` and ``avg_down``."""
 
     def __init__(self, **kwargs):
         super().__init__(deep_stem=True, avg_down=False, **kwargs)
@@ -391,7 +211,9 @@ class ResNetV1c(ResNet):
 
 @MODELS.register_module()
 class ResNetV1d(ResNet):
-    """ResNet with the deep stem and AvgPool downsampling in the shortcuts."""
+    """ResNet with the deep stem and AvgPool downsampling in the shortcuts.
+
+    Args: ``ResNet``'s, but ``deep_stem`` and ``avg_down``."""
 
     def __init__(self, **kwargs):
         super().__init__(deep_stem=True, avg_down=True, **kwargs)

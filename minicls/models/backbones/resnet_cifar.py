@@ -5,7 +5,7 @@ image it would leave 8x8 maps for the first stage. So the stem here is a 3x3 str
 there is no max-pool: the stages see 32, 16, 8 and 4 pixels. Everything else is ``ResNet``.
 """
 from minicls import nn
-from minicls.nn import build_conv_layer, build_norm_layer
+from minicls.cnn import build_conv_layer, build_norm_layer
 from minicls.registry import MODELS
 
 from .resnet import ResNet
@@ -15,7 +15,15 @@ __all__ = ['ResNet_CIFAR']
 
 @MODELS.register_module()
 class ResNet_CIFAR(ResNet):  # noqa: N801 (mmpretrain's name)
-    """ResNet backbone for CIFAR; takes every argument of ``ResNet`` except ``deep_stem``."""
+    """ResNet backbone for CIFAR: a 3x3 stride-1 stem and no max-pool.
+
+    Args:
+        depth (int): 18, 34, 50, 101 or 152.
+        deep_stem (bool): Must be False: the deep stem is not supported. Default: False.
+        **kwargs: Every other argument of ``ResNet`` (``in_channels``, ``stem_channels``,
+            ``base_channels``, ``num_stages``, ``strides``, ``out_indices``...), with its
+            default.
+    """
 
     def __init__(self, depth, deep_stem=False, **kwargs):
         super().__init__(depth, deep_stem=deep_stem, **kwargs)

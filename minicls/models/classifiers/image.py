@@ -17,6 +17,7 @@ from minicls import nn
 from minicls.registry import MODELS
 
 from ..base_module import BaseModule
+from ..losses.utils import parse_losses
 from ..utils.data_preprocessor import ClsDataPreprocessor
 
 __all__ = ['ImageClassifier']
@@ -122,14 +123,4 @@ class ImageClassifier(BaseModule):
         """``{'pred_score': (N, C) softmax, 'pred_label': (N,) int64}``."""
         return self.head.predict(self.extract_feat(inputs))
 
-    @staticmethod
-    def parse_losses(losses):
-        """``(total, log_vars)``: the sum of every entry whose key contains 'loss', and each
-        entry as a float for logging (``loss`` first)."""
-        log_vars = {}
-        for name, value in losses.items():
-            values = value if isinstance(value, (list, tuple)) else [value]
-            log_vars[name] = sum(v.mean() for v in values)
-        total = sum(v for k, v in log_vars.items() if 'loss' in k)
-        log_vars = dict(loss=total, **{k: v for k, v in log_vars.items() if k != 'loss'})
-        return total, {k: float(v.item()) for k, v in log_vars.items()}
+    parse_losses = staticmethod(parse_losses)  # as mmengine's BaseModel; the Runner uses it

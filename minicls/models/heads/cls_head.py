@@ -5,6 +5,7 @@
 scores with the targets and ``predict`` turns them into probabilities and labels.
 """
 from minicls import nn
+from minicls.evaluation.metrics.single_label import Accuracy
 from minicls.registry import MODELS
 
 from ..base_module import BaseModule
@@ -53,7 +54,6 @@ class ClsHead(BaseModule):
         if self.cal_acc:
             assert target.ndim == 1, 'If you enable batch augmentation like mixup during ' \
                 'training, `cal_acc` is pointless.'
-            from minicls.evaluation.metrics.single_label import Accuracy
             acc = Accuracy.calculate(cls_score, target, topk=self.topk)
             losses.update({f'accuracy_top-{k}': a[0] for k, a in zip(self.topk, acc)})
         return losses

@@ -9,7 +9,7 @@ import math
 from collections import OrderedDict
 
 from minicls import nn
-from minicls.nn import build_activation_layer
+from minicls.cnn import build_activation_layer
 from minicls.registry import MODELS
 
 from ..base_module import trunc_normal_init

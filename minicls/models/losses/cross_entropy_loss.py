@@ -13,6 +13,7 @@ by N (or ``avg_factor``), not by the sum of the selected class weights as ``torc
 ``cross_entropy(weight=...)`` does.
 """
 from minicls import nn
+from minicls.creation import tensor
 from minicls.nn import functional as F
 from minicls.nn.functional.loss import check_float_input
 from minicls.registry import MODELS
@@ -100,8 +101,7 @@ class CrossEntropyLoss(nn.Module):
         reduction = reduction_override if reduction_override else self.reduction
 
         def like_scores(values):  # a list of floats -> a tensor on cls_score's device
-            import minicls
-            return minicls.tensor(values, dtype=cls_score.dtype, device=cls_score.device)
+            return tensor(values, dtype=cls_score.dtype, device=cls_score.device)
 
         class_weight = None if self.class_weight is None else like_scores(self.class_weight)
         if self.pos_weight is not None and self.use_sigmoid:

@@ -15,12 +15,42 @@ then ``weight_reduce_loss`` multiplies by an optional ``weight`` and reduces:
         return (pred - target).abs()
 
     l1_loss(pred, target, weight=None, reduction='mean', avg_factor=None)
+
+``parse_losses`` turns a model's ``mode='loss'`` dict into the one Tensor to backpropagate.
 """
 import functools
+import operator
 
 from minicls.nn import functional as F
+from minicls.tensor import Tensor
 
-__all__ = ['reduce_loss', 'weight_reduce_loss', 'weighted_loss', 'convert_to_one_hot']
+__all__ = ['reduce_loss', 'weight_reduce_loss', 'weighted_loss', 'convert_to_one_hot',
+           'parse_losses']
+
+
+def parse_losses(losses):
+    """``(total, log_vars)`` from a model's loss dict, as mmengine's ``BaseModel.parse_losses``.
+
+    Each value is a Tensor (its mean is taken) or a list of Tensors (the sum of their means).
+    ``total`` is the sum of the values whose key contains ``'loss'``: the Tensor the Runner
+    backpropagates. ``log_vars`` has every value as a float for the log, ``'loss'`` (the
+    total) first. A value of another type, or no key with ``'loss'``, is an error.
+    """
+    means = {}
+    for name, value in losses.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if not values or not all(isinstance(v, Tensor) for v in values):
+            raise TypeError(f'{name} is not a tensor or list of tensors: got {value!r}')
+        # (a 0-d value is its own mean, and sum() would start with a 0: no extra graph nodes)
+        means[name] = functools.reduce(operator.add,
+                                       [v if v.ndim == 0 else v.mean() for v in values])
+    loss_values = [value for name, value in means.items() if 'loss' in name]
+    if not loss_values:
+        raise KeyError(f'the model returned no loss (keys {list(losses)}); mode="loss" must '
+                       'give at least one entry whose name contains "loss"')
+    total = functools.reduce(operator.add, loss_values)
+    log_vars = dict(loss=total, **{k: v for k, v in means.items() if k != 'loss'})
+    return total, {k: float(v.item()) for k, v in log_vars.items()}
 
 
 def reduce_loss(loss, reduction):

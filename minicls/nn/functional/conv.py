@@ -10,7 +10,7 @@ K = Cg*KH*KW, P = OH*OW)::
 
 With stride 1, dx is itself a convolution (of gy with W flipped in space, in/out channels
 swapped), and the backward computes it as one: the same im2col + GEMM as forward, faster than
-the col2im route (see ``_input_grad_by_correlation``). Strided convs take the col2im route.
+the col2im route (see ``_grad_input_by_correlation``). Strided convs take the col2im route.
 
 Each GEMM reads ``cols`` as it lies in memory (``cols^T`` is a transposed *view*, which BLAS
 reads without a copy): the transposing copy of this big tensor is where naive NumPy convs
@@ -40,7 +40,8 @@ from ...autograd.function import Function
 from ...autograd.opspec import OpCase
 from ...backend import get_array_module
 from ...parallel import get_num_threads, parallel_for
-from .im2col import col2im, im2col, pair
+from ...utils import to_2tuple
+from .im2col import col2im, im2col
 
 BLOCK_BYTES = 8 * 2**20
 
@@ -52,7 +53,9 @@ def _conv(lib, x, w, b=None, **kw):
 class Conv2d(Function):
     """y[n, o] = b[o] + sum_{c, i, j} W[o, c, i, j] * x_pad[n, c, oh*SH + i*DH, ow*SW + j*DW]
     (c running over the input channels of o's group). Inputs x (N, C, H, W), weight
-    (O, C/G, KH, KW), optional bias (O,); output (N, O, OH, OW)."""
+    (O, C/G, KH, KW), optional bias (O,); output (N, O, OH, OW).
+
+    Plain reference: minicls.nn.functional.reference.conv2d (and conv2d_backward)."""
     cases = [
         OpCase(lambda lib, x, w: _conv(lib, x, w, padding=1), [(2, 3, 5, 5), (4, 3, 3, 3)],
                name='3x3-pad1'),
@@ -87,40 +90,16 @@ class Conv2d(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        xp = get_array_module(gy)
-        kernel, stride, padding, dilation, out_size, g = ctx.geometry
-        n, c = ctx.x_shape[:2]
-        o = gy.shape[1]
         need_x, need_w = ctx.needs_input_grad[:2]
-        gx, dx_by_col2im = None, False
+        gx = gw = gb = None
         if need_x:
-            gx = _input_grad_by_correlation(gy, ctx.weight, ctx.geometry, ctx.x_shape)
-            if gx is None:   # strided: dx = col2im(W^T @ gy), block by block below
-                gx, dx_by_col2im = xp.empty(ctx.x_shape, dtype=gy.dtype), True
-                w_mat_t = ctx.weight.reshape(g, o // g, -1).transpose(0, 2, 1)   # (G, K, Og)
-
-        def one_block(block):
-            """Writes this block's part of dx; returns its part of dW^T (None if not needed)."""
-            gy_block = xp.ascontiguousarray(gy[block].transpose(1, 0, 2, 3)).reshape(g, o // g, -1)
-            if dx_by_col2im:
-                gcols = xp.matmul(w_mat_t, gy_block)                          # (G, K, B*P)
-                gcols = gcols.reshape((c,) + kernel + (-1,) + out_size)   # (C, KH, KW, B, OH, OW)
-                gx_block = col2im(gcols, ctx.x_shape[2:], kernel, stride, dilation, padding)
-                gx[block] = gx_block.transpose(1, 0, 2, 3)         # (C, B, ..) -> (B, C, ..)
-            if need_w:
-                # dW^T = cols @ gy^T rather than dW = gy @ cols^T: the same numbers, but
-                # OpenBLAS runs this orientation steadily fast, the other sometimes 10x slower.
-                return xp.matmul(_columns(ctx.x[block], ctx.geometry),
-                                 gy_block.transpose(0, 2, 1))      # (G, K, Og)
-        gw_parts = (parallel_for(one_block, _blocks(gy, ctx.geometry, c))
-                    if dx_by_col2im or need_w else None)
-        gw = None
+            gx = _grad_input_by_correlation(gy, ctx.weight, ctx.geometry, ctx.x_shape)
+            if gx is None:   # strided, or a padding wider than the kernel's reach
+                gx = _grad_input_by_col2im(gy, ctx.weight, ctx.geometry, ctx.x_shape)
         if need_w:
-            gw_t = gw_parts[0]
-            for part in gw_parts[1:]:   # in block order, whichever thread finished first
-                gw_t = gw_t + part
-            gw = gw_t.transpose(0, 2, 1).reshape((o, c // g) + kernel)
-        gb = gy.sum(axis=(0, 2, 3)) if ctx.has_bias and ctx.needs_input_grad[2] else None
+            gw = _grad_weight(gy, ctx.x, ctx.geometry)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            gb = gy.sum(axis=(0, 2, 3))
         return (gx, gw, gb) if ctx.has_bias else (gx, gw)
 
 
@@ -139,7 +118,7 @@ def _correlate(x, weight, geometry):
     return y
 
 
-def _input_grad_by_correlation(gy, weight, geometry, x_shape):
+def _grad_input_by_correlation(gy, weight, geometry, x_shape):
     """dx of a stride-1 conv, as a conv of gy: None for a strided conv.
 
     With stride 1, dx[c, h] = sum_{o, i} gy[o, h + pad_top - i*DH] * W[o, c, i] (one axis shown):
@@ -161,6 +140,50 @@ def _input_grad_by_correlation(gy, weight, geometry, x_shape):
     w_flipped = w_flipped.reshape(g * cg, o // g, kh, kw)                  # (C, O/G, KH, KW)
     flipped = (kernel, stride, flipped_padding, dilation, tuple(x_shape[2:]), g)
     return _correlate(gy, w_flipped, flipped)
+
+
+def _grad_input_by_col2im(gy, weight, geometry, x_shape):
+    """dx of any conv: dcols = W^T @ gy, then dx = col2im(dcols), block by block."""
+    xp = get_array_module(gy)
+    kernel, stride, padding, dilation, out_size, g = geometry
+    o, c = weight.shape[0], x_shape[1]
+    w_mat_t = weight.reshape(g, o // g, -1).transpose(0, 2, 1)           # (G, K, Og)
+    gx = xp.empty(x_shape, dtype=gy.dtype)
+
+    def one_block(block):
+        gcols = xp.matmul(w_mat_t, _gemm_layout(gy[block], g))           # (G, K, B*P)
+        gcols = gcols.reshape((c,) + kernel + (-1,) + out_size)       # (C, KH, KW, B, OH, OW)
+        gx_block = col2im(gcols, x_shape[2:], kernel, stride, dilation, padding)
+        gx[block] = gx_block.transpose(1, 0, 2, 3)                # (C, B, ..) -> (B, C, ..)
+    parallel_for(one_block, _blocks(gy, geometry, c))
+    return gx
+
+
+def _grad_weight(gy, x, geometry):
+    """dW^T = cols @ gy^T, summed over the blocks in block order (whichever thread finished
+    first), so the result is the same from run to run. Backward rebuilds each block's columns.
+
+    dW^T rather than dW = gy @ cols^T: the same numbers, but OpenBLAS runs this orientation
+    steadily fast, the other sometimes 10x slower."""
+    xp = get_array_module(gy)
+    kernel, g = geometry[0], geometry[5]
+    o, c = gy.shape[1], x.shape[1]
+
+    def one_block(block):
+        return xp.matmul(_columns(x[block], geometry),
+                         _gemm_layout(gy[block], g).transpose(0, 2, 1))    # (G, K, Og)
+    parts = parallel_for(one_block, _blocks(gy, geometry, c))
+    gw_t = parts[0]
+    for part in parts[1:]:
+        gw_t = gw_t + part
+    return gw_t.transpose(0, 2, 1).reshape((o, c // g) + kernel)
+
+
+def _gemm_layout(gy, groups):
+    """gy (B, O, OH, OW) as the GEMM operand (G, O/G, B*OH*OW): the batch inside the rows."""
+    xp = get_array_module(gy)
+    o = gy.shape[1]
+    return xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(groups, o // groups, -1)
 
 
 def _blocks(a, geometry, channels=None):
@@ -203,7 +226,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     unbatched = input.ndim == 3
     if unbatched:
         input = input.unsqueeze(0)
-    stride, dilation = pair(stride, 'stride'), pair(dilation, 'dilation')
+    stride, dilation = to_2tuple(stride, 'stride'), to_2tuple(dilation, 'dilation')
     _check_conv_args(input.shape, weight.shape, bias, stride, dilation, groups)
     padding = _conv_padding(padding, weight.shape[2:], stride, dilation)
     padded = (input.shape[2] + padding[0] + padding[1], input.shape[3] + padding[2] + padding[3])
@@ -232,7 +255,7 @@ def _conv_padding(padding, kernel, stride, dilation):
                              '(use stride=1, or give the padding as numbers)')
         total = [d * (k - 1) for k, d in zip(kernel, dilation)]
         return (total[0] // 2, total[0] - total[0] // 2, total[1] // 2, total[1] - total[1] // 2)
-    ph, pw = pair(padding, 'padding')
+    ph, pw = to_2tuple(padding, 'padding')
     if ph < 0 or pw < 0:
         raise ValueError(f'conv2d: negative padding {padding!r} is not supported')
     return (ph, ph, pw, pw)

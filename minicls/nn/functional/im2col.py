@@ -21,17 +21,6 @@ import math
 from ...backend import get_array_module
 
 
-def pair(value, name='argument'):
-    """``3 -> (3, 3)``, ``(2, 3) -> (2, 3)``."""
-    if isinstance(value, (tuple, list)):
-        if len(value) == 1:
-            return (int(value[0]),) * 2
-        if len(value) != 2:
-            raise ValueError(f'{name} must be an int or a pair of ints, got {value!r}')
-        return int(value[0]), int(value[1])
-    return int(value), int(value)
-
-
 def tap_slices(kernel, stride, dilation, out_size):
     """One ``(rows, cols)`` slice pair per kernel tap (i, j), row-major: the pixels of a padded
     input that tap (i, j) of every output window reads (see the module docstring)."""

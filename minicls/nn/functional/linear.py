@@ -64,7 +64,7 @@ class Dropout(Function):
 
     Its randomness cannot be compared with PyTorch's element by element, so its OpCase uses
     p = 1 (every element dropped: y = 0, dx = 0, deterministic for both libraries);
-    ``tests/test_functional_nn.py`` checks the drop rate, the 1/(1-p) scaling, that dx uses the
+    ``tests/test_nn/test_functional.py`` checks the drop rate, the 1/(1-p) scaling, that dx uses the
     same mask as y, and that eval mode is the identity.
     """
     cases = [OpCase(lambda lib, x: lib.nn.functional.dropout(x, p=1.0), [(3, 4)],

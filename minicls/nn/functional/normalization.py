@@ -56,6 +56,8 @@ class BatchNorm(Function):
     transposing copies, and y = (x - mean) * (weight * inv_std) + bias is two passes. The
     channels are independent, so on the CPU each thread takes a block of them
     (``minicls.parallel``); NumPy's element-wise passes would otherwise run on one core.
+
+    Plain reference: minicls.nn.functional.reference.batch_norm (and batch_norm_backward).
     """
     cases = [OpCase(_bn_train, [(4, 3), (3,), (3,)], name='train-NC'),
              OpCase(_bn_train, [(2, 3, 3, 2), (3,), (3,)], name='train-NCHW', atol=1e-4),

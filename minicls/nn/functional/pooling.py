@@ -9,7 +9,8 @@ No column tensor is built: pooling needs only one output-sized buffer at a time.
 from ...autograd.function import Function
 from ...autograd.opspec import OpCase
 from ...backend import get_array_module
-from .im2col import check_pool_args, pad2d, pair, pool_output_size, tap_slices
+from ...utils import to_2tuple
+from .im2col import check_pool_args, pad2d, pool_output_size, tap_slices
 
 
 def _full_padding(size, kernel, stride, padding, dilation, out_size):
@@ -25,7 +26,9 @@ def _full_padding(size, kernel, stride, padding, dilation, out_size):
 class MaxPool2d(Function):
     """y[n, c, oh, ow] = max over taps (i, j) of x_pad[n, c, oh*SH + i*DH, ow*SW + j*DW],
     padding with -inf (a padded pixel never wins). dx: dy goes to the arg max of its window;
-    ties go to the first tap in row-major order, as in PyTorch."""
+    ties go to the first tap in row-major order, as in PyTorch.
+
+    Plain reference: minicls.nn.functional.reference.max_pool2d (and max_pool2d_backward)."""
     cases = [
         OpCase(lambda lib, x: lib.nn.functional.max_pool2d(x, 3, 2, padding=1), [(2, 2, 7, 6)],
                domain=(-3.0, -1.0), name='negative-input-padded'),
@@ -67,7 +70,9 @@ class AvgPool2d(Function):
     """y = (sum over the window of x_pad, zero padded) / divisor. The divisor is
     ``divisor_override``, else the window's size clipped to the padded input (padding counts,
     ceil_mode's overhang does not) when ``count_include_pad``, else its number of real pixels.
-    dx: each window spreads dy / divisor evenly over its pixels."""
+    dx: each window spreads dy / divisor evenly over its pixels.
+
+    Plain reference: minicls.nn.functional.reference.avg_pool2d (and avg_pool2d_backward)."""
     cases = [
         OpCase(lambda lib, x: lib.nn.functional.avg_pool2d(x, 3, 2, padding=1), [(2, 2, 7, 6)],
                name='pad-include'),
@@ -239,7 +244,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         raise NotImplementedError('max_pool2d(return_indices=True) is not supported by '
                                   'minicls; use return_indices=False')
     return _pool('max_pool2d', input, kernel_size, stride, padding, dilation, ceil_mode,
-                 lambda x, **geo: MaxPool2d.apply(x, dilation=pair(dilation), **geo))
+                 lambda x, **geo: MaxPool2d.apply(x, dilation=to_2tuple(dilation), **geo))
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -258,9 +263,9 @@ def _pool(name, x, kernel_size, stride, padding, dilation, ceil_mode, apply):
     unbatched = x.ndim == 3
     if unbatched:
         x = x.unsqueeze(0)
-    kernel = pair(kernel_size, 'kernel_size')
-    stride = kernel if stride is None or stride == [] else pair(stride, 'stride')
-    padding, dilation = pair(padding, 'padding'), pair(dilation, 'dilation')
+    kernel = to_2tuple(kernel_size, 'kernel_size')
+    stride = kernel if stride is None or stride == [] else to_2tuple(stride, 'stride')
+    padding, dilation = to_2tuple(padding, 'padding'), to_2tuple(dilation, 'dilation')
     out_size = ()
     if x.ndim == 4:
         out_size = tuple(pool_output_size(s, k, st, p, d, ceil_mode) for s, k, st, p, d in

@@ -20,6 +20,18 @@ class _NormBase(Module):
     (``bias=False`` drops the bias only, as PyTorch 2.13); buffers ``running_mean`` (zeros),
     ``running_var`` (ones), ``num_batches_tracked`` (int64 scalar) when
     ``track_running_stats``.
+
+    Args:
+        num_features (int): C, the channels of an (N, C, ...) input.
+        eps (float): Added to the variance for stability. Default: 1e-5.
+        momentum (float, optional): Weight of the batch statistics in the running ones;
+            None: a cumulative average. Default: 0.1.
+        affine (bool): Learnable ``weight`` and ``bias``. Default: True.
+        track_running_stats (bool): Keep running statistics (used in eval mode); without
+            them eval mode uses the batch statistics too. Default: True.
+        device (str, optional), dtype (optional): Where and in what dtype the parameters
+            are created. Default: None, CPU and the default float dtype.
+        bias (bool): With ``affine``: False drops the bias only. Default: True.
     """
     _version = 2
 
@@ -103,7 +115,9 @@ class _BatchNorm(_NormBase):
 
 
 class BatchNorm1d(_BatchNorm):
-    """Batch norm over ``(N, C)`` or ``(N, C, L)`` inputs (statistics over N [and L])."""
+    """Batch norm over ``(N, C)`` or ``(N, C, L)`` inputs (statistics over N [and L]).
+
+    Args: see ``_NormBase`` (``num_features``, ``eps``, ``momentum``, ``affine``...)."""
 
     def _check_input_dim(self, input):
         if input.ndim not in (2, 3):
@@ -112,7 +126,9 @@ class BatchNorm1d(_BatchNorm):
 
 
 class BatchNorm2d(_BatchNorm):
-    """Batch norm over ``(N, C, H, W)`` inputs (statistics over N, H and W per channel)."""
+    """Batch norm over ``(N, C, H, W)`` inputs (statistics over N, H and W per channel).
+
+    Args: see ``_NormBase`` (``num_features``, ``eps``, ``momentum``, ``affine``...)."""
 
     def _check_input_dim(self, input):
         if input.ndim != 4:

@@ -2,19 +2,12 @@
 import math
 
 from ...creation import empty
+from ...utils import to_2tuple
 from .. import functional as F
 from .. import init
+from ..functional.conv import _conv_padding
 from ..parameter import Parameter
 from .module import Module
-
-
-def _pair(x):
-    """``3`` -> ``(3, 3)``; a pair stays a pair."""
-    if isinstance(x, (tuple, list)):
-        if len(x) != 2:
-            raise ValueError(f'expected an int or a pair of ints, got {x!r}')
-        return tuple(int(v) for v in x)
-    return (int(x), int(x))
 
 
 class Conv2d(Module):
@@ -23,9 +16,24 @@ class Conv2d(Module):
     Shapes: input ``(N, in_channels, H, W)`` -> output ``(N, out_channels, H_out, W_out)`` with
     ``H_out = floor((H + 2*padding - dilation*(kernel-1) - 1) / stride) + 1`` (same for W).
     ``weight`` is ``(out_channels, in_channels // groups, kh, kw)``, ``bias`` ``(out_channels,)``.
-    ``groups=in_channels`` gives a depthwise convolution.
+    ``groups=in_channels`` gives a depthwise convolution. ``padding`` is an int, a pair, or
+    ``'valid'`` / ``'same'`` (kept as that string, as in PyTorch; ``F.conv2d`` works it out).
     Default init (PyTorch's): ``kaiming_uniform_(weight, a=sqrt(5))`` and the bias
     U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with ``fan_in = in_channels // groups * kh * kw``.
+
+    Args:
+        in_channels (int): Channels of the input.
+        out_channels (int): Channels of the output (one filter each).
+        kernel_size (int or tuple): ``(kh, kw)``; an int for a square kernel.
+        stride (int or tuple): Default: 1.
+        padding (int, tuple or str): Zeros added on each side, or ``'valid'`` / ``'same'``.
+            Default: 0.
+        dilation (int or tuple): Spacing between the kernel taps. Default: 1.
+        groups (int): Split the channels into this many independent convs. Default: 1.
+        bias (bool): Add a learnable bias. Default: True.
+        padding_mode (str): Only ``'zeros'`` is supported.
+        device (str, optional), dtype (optional): Where and in what dtype the parameters
+            are created. Default: None, CPU and the default float dtype.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
@@ -43,10 +51,11 @@ class Conv2d(Module):
                                       "minicls; only 'zeros' is (pad the input yourself).")
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = _pair(kernel_size)
-        self.stride = _pair(stride)
-        self.dilation = _pair(dilation)
-        self.padding = self._parse_padding(padding)
+        self.kernel_size = to_2tuple(kernel_size, 'kernel_size')
+        self.stride = to_2tuple(stride, 'stride')
+        self.dilation = to_2tuple(dilation, 'dilation')
+        self.padding = padding if isinstance(padding, str) else to_2tuple(padding, 'padding')
+        _conv_padding(self.padding, self.kernel_size, self.stride, self.dilation)  # check it now
         self.groups = groups
         self.padding_mode = padding_mode
         self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size,
@@ -56,22 +65,6 @@ class Conv2d(Module):
         else:
             self.register_parameter('bias', None)
         self.reset_parameters()
-
-    def _parse_padding(self, padding):
-        if padding == 'valid':
-            return (0, 0)
-        if padding == 'same':  # keep H, W: pad dilation*(k-1)/2 on each side
-            if self.stride != (1, 1):
-                raise ValueError("padding='same' is not supported for strided convolutions")
-            total = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
-            if any(t % 2 for t in total):
-                raise NotImplementedError("padding='same' with an even kernel needs uneven "
-                                          'padding, which minicls does not support')
-            return tuple(t // 2 for t in total)
-        if isinstance(padding, str):
-            raise ValueError(f"Invalid padding string {padding!r}, should be one of "
-                             "{'valid', 'same'} or an int / pair of ints")
-        return _pair(padding)
 
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))

@@ -26,6 +26,13 @@ class Linear(Module):
     ``(out_features, in_features)``, ``bias`` is ``(out_features,)``.
     Default init (PyTorch's): ``kaiming_uniform_(weight, a=sqrt(5))``, i.e.
     U(-1/sqrt(in), 1/sqrt(in)), and the bias U(-1/sqrt(in), 1/sqrt(in)).
+
+    Args:
+        in_features (int): Size of each input sample.
+        out_features (int): Size of each output sample.
+        bias (bool): Add a learnable bias. Default: True.
+        device (str, optional), dtype (optional): Where and in what dtype the parameters
+            are created. Default: None, CPU and the default float dtype.
     """
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):

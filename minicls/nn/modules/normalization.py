@@ -13,6 +13,14 @@ class LayerNorm(Module):
     ``y = (x - mean) / sqrt(var + eps) * weight + bias`` (biased variance).
 
     ``weight`` and ``bias`` have shape ``normalized_shape`` (ones and zeros at init).
+
+    Args:
+        normalized_shape (int or tuple): The trailing dims to normalise over.
+        eps (float): Added to the variance for stability. Default: 1e-5.
+        elementwise_affine (bool): Learnable ``weight`` and ``bias``. Default: True.
+        bias (bool): With ``elementwise_affine``: False drops the bias only. Default: True.
+        device (str, optional), dtype (optional): Where and in what dtype the parameters
+            are created. Default: None, CPU and the default float dtype.
     """
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
@@ -54,7 +62,17 @@ class LayerNorm(Module):
 class GroupNorm(Module):
     """Split the C channels into ``num_groups`` groups and normalise each group of each sample
     over its channels and spatial positions; then a per-channel ``weight``/``bias``
-    (shape ``(num_channels,)``)."""
+    (shape ``(num_channels,)``).
+
+    Args:
+        num_groups (int): Number of groups; must divide ``num_channels``.
+        num_channels (int): C, the channels of an (N, C, ...) input.
+        eps (float): Added to the variance for stability. Default: 1e-5.
+        affine (bool): Learnable per-channel ``weight`` and ``bias``. Default: True.
+        device (str, optional), dtype (optional): Where and in what dtype the parameters
+            are created. Default: None, CPU and the default float dtype.
+        bias (bool): With ``affine``: False drops the bias only. Default: True.
+    """
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
                  dtype=None, *, bias=True):

@@ -9,7 +9,16 @@ from .module import Module
 
 
 class MaxPool2d(Module):
-    """Maximum over each window (padding counts as -inf, never as the maximum)."""
+    """Maximum over each window (padding counts as -inf, never as the maximum).
+
+    Args:
+        kernel_size (int or tuple): The window, ``(kh, kw)`` or an int for a square.
+        stride (int or tuple, optional): Default: None, ``kernel_size``.
+        padding (int or tuple): -inf added on each side, at most half the window. Default: 0.
+        dilation (int or tuple): Spacing between the window's taps. Default: 1.
+        return_indices (bool): Only False is supported.
+        ceil_mode (bool): Round the output size up (a last, partial window). Default: False.
+    """
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
@@ -33,8 +42,17 @@ class MaxPool2d(Module):
 
 
 class AvgPool2d(Module):
-    """Mean over each window; ``count_include_pad`` decides whether padded zeros count in
-    the divisor, ``divisor_override`` replaces the divisor."""
+    """Mean over each window.
+
+    Args:
+        kernel_size (int or tuple): The window, ``(kh, kw)`` or an int for a square.
+        stride (int or tuple, optional): Default: None, ``kernel_size``.
+        padding (int or tuple): Zeros added on each side, at most half the window. Default: 0.
+        ceil_mode (bool): Round the output size up (a last, partial window). Default: False.
+        count_include_pad (bool): Count the padded zeros in the divisor. Default: True.
+        divisor_override (int, optional): Divide every window sum by this instead.
+            Default: None.
+    """
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None):

@@ -96,7 +96,7 @@ class StateDictMixin:
 
         Returns ``(missing_keys, unexpected_keys, error_msgs)``; ``error_msgs`` holds one
         ``'size mismatch for <key>: ...'`` line per entry skipped for its shape.
-        ``load_state_dict`` raises on these; ``minicls.engine.checkpoint.load_state_dict``
+        ``load_state_dict`` raises on these; ``minicls.io.load_state_dict``
         (``load_from``, as mmengine's) logs them instead.
         """
         if not isinstance(state_dict, dict):

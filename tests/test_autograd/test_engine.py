@@ -264,3 +264,15 @@ def test_the_profiler_times_each_op_forward_and_backward():
     assert 'MatMul' in table and 'Exp' in table and 'total' in table
     (x * 2).sum().backward()  # outside the block: nothing more recorded
     assert ('Mul', 'forward') not in prof.calls
+
+
+def test_results_made_from_a_parameter_are_plain_tensors():
+    """Ops, comparisons and argmax build a minicls.Tensor (Function.tensor_class), never the
+    operand's class: a Parameter's comparisons used to raise (a bool Parameter needs grad)."""
+    from minicls.autograd import Function
+    from minicls.nn import Parameter
+    assert Function.tensor_class is minicls.Tensor
+    p = Parameter(minicls.tensor([1.0, -2.0]))
+    for out in (p > 0, p == p, ~(p > 0), p.any(), p.isnan(), p * 2, minicls.argmax(p), p.max(0)[1]):
+        assert type(out) is minicls.Tensor
+    assert (p > 0).tolist() == [True, False] and not (p * 2).is_leaf

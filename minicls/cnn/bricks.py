@@ -1,4 +1,4 @@
-"""mmcv-style layer builders: make a conv / norm / activation layer from a config dict.
+"""mmcv-style layer builders (``mmcv.cnn.bricks``): a conv / norm / activation layer from a config.
 
 mmpretrain's backbones never write ``nn.BatchNorm2d(64)``; they write
 ``build_norm_layer(norm_cfg, 64)`` so that one config key (``norm_cfg=dict(type='GN',
@@ -11,20 +11,20 @@ the ``MODELS`` registry, where this file registers the layer types under mmcv's 
 import inspect
 import warnings
 
+from ..nn import init
+from ..nn.modules.activation import (GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSoftmax, ReLU,
+                                    ReLU6, Sigmoid, SiLU, Softmax, Tanh)
+from ..nn.modules.batchnorm import BatchNorm1d, BatchNorm2d, _BatchNorm
+from ..nn.modules.container import ModuleDict, ModuleList, Sequential
+from ..nn.modules.conv import Conv2d
+from ..nn.modules.dropout import Dropout
+from ..nn.modules.flatten import Flatten
+from ..nn.modules.linear import Identity, Linear
+from ..nn.modules.module import Module
+from ..nn.modules.normalization import GroupNorm, LayerNorm
+from ..nn.modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d,
+                                 AvgPool2d, MaxPool2d)
 from ..registry import MODELS
-from . import init
-from .modules.activation import (GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSoftmax, ReLU, ReLU6,
-                                 Sigmoid, SiLU, Softmax, Tanh)
-from .modules.batchnorm import BatchNorm1d, BatchNorm2d, _BatchNorm
-from .modules.container import ModuleDict, ModuleList, Sequential
-from .modules.conv import Conv2d
-from .modules.dropout import Dropout
-from .modules.flatten import Flatten
-from .modules.linear import Identity, Linear
-from .modules.module import Module
-from .modules.normalization import GroupNorm, LayerNorm
-from .modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AvgPool2d,
-                              MaxPool2d)
 
 # Every layer under its own class name (MODELS.build(dict(type='Linear', ...))).
 # The loss layers are left out on purpose: mmpretrain's own ``CrossEntropyLoss`` (in
@@ -138,6 +138,27 @@ class ConvModule(Module):
     ``activate``; so the state_dict keys are ``conv.weight``, ``bn.weight``, ... as in mmcv.
     ``bias='auto'`` gives the conv a bias only when there is no norm layer after it.
     Init (mmcv's): conv weight Kaiming normal (fan_out, relu), conv bias 0; norm weight 1, bias 0.
+
+    Args:
+        in_channels (int): channels of the input.
+        out_channels (int): channels the conv produces.
+        kernel_size (int | tuple[int, int]): size of the conv kernel.
+        stride (int | tuple[int, int]): stride of the conv. Defaults to 1.
+        padding (int | tuple[int, int] | str): zero padding of the conv ('same' and 'valid'
+            as ``nn.Conv2d``). Defaults to 0.
+        dilation (int | tuple[int, int]): spacing of the kernel taps. Defaults to 1.
+        groups (int): blocked connections from input to output channels. Defaults to 1.
+        bias (bool | str): whether the conv has a bias; ``'auto'`` gives it one only when no
+            norm layer follows. Defaults to ``'auto'``.
+        conv_cfg (dict, optional): the conv layer's config (``build_conv_layer``); None is a
+            plain ``Conv2d``. Defaults to None.
+        norm_cfg (dict, optional): the norm layer's config (``build_norm_layer``), e.g.
+            ``dict(type='BN')``; None for no norm layer. Defaults to None.
+        act_cfg (dict, optional): the activation's config (``build_activation_layer``); None
+            for no activation. Defaults to ``dict(type='ReLU')``.
+        inplace (bool): passed to activations that take ``inplace``. Defaults to True.
+        order (tuple[str]): the order of 'conv', 'norm' and 'act'. Defaults to
+            ``('conv', 'norm', 'act')``.
     """
     _abbr_ = 'conv_block'
 

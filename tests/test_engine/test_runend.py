@@ -243,7 +243,7 @@ def test_an_interrupted_run_says_so_and_how_to_resume(data_root, tmp_path):
 
 
 # -- docs and the test summary -----------------------------------------------------------------
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def test_nothing_a_user_reads_names_a_file_they_do_not_have():

@@ -20,7 +20,7 @@ import minicls
 
 BACKBONE = '''
 import minicls.nn as nn
-from minicls.nn import build_conv_layer, build_norm_layer
+from minicls.cnn import build_conv_layer, build_norm_layer
 
 from minicls.registry import MODELS
 from minicls.models.backbones.resnet import ResNet

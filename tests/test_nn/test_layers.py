@@ -244,8 +244,36 @@ def test_conv2d_constructor_checks():
     with pytest.raises(NotImplementedError, match='padding_mode'):
         nn.Conv2d(3, 6, 3, padding_mode='reflect')
     conv = nn.Conv2d(3, 6, 5, padding='same', bias=False)
-    assert conv.padding == (2, 2) and conv.bias is None and 'bias' not in conv.state_dict()
+    assert conv.padding == 'same' and conv.bias is None and 'bias' not in conv.state_dict()
     assert conv.weight.shape == (6, 3, 5, 5) and conv.kernel_size == (5, 5)
+    # The padding is checked where F.conv2d checks it, when the layer is made.
+    with pytest.raises(ValueError, match="padding='same' is not supported for strided"):
+        nn.Conv2d(3, 6, 3, stride=2, padding='same')
+    with pytest.raises(ValueError, match="'valid' or 'same', got 'full'"):
+        nn.Conv2d(3, 6, 3, padding='full')
+    with pytest.raises(ValueError, match='negative padding'):
+        nn.Conv2d(3, 6, 3, padding=-1)
+    with pytest.raises(TypeError, match=r'kernel_size must be an int or a pair.*\(1, 2, 3\)'):
+        nn.Conv2d(3, 6, (1, 2, 3))
+
+
+@pytest.mark.filterwarnings('ignore:Using padding=.same. with even kernel')
+@pytest.mark.parametrize('kernel_size, dilation', [(2, 1), ((2, 3), (1, 2)), (4, 3), (3, 1)])
+def test_conv2d_layer_padding_same_matches_the_function(kernel_size, dilation):
+    """nn.Conv2d and F.conv2d share one 'same' padding (an even kernel pads one more at the
+    bottom/right, as PyTorch); compared with torch too when it is installed."""
+    conv = nn.Conv2d(2, 3, kernel_size, padding='same', dilation=dilation).double()
+    x = minicls.randn(2, 2, 5, 6).double()
+    out = conv(x)
+    assert out.shape == (2, 3, 5, 6)
+    expected = nn.functional.conv2d(x, conv.weight, conv.bias, padding='same', dilation=dilation)
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-12)
+    torch = pytest.importorskip('torch')
+    ref = torch.nn.functional.conv2d(torch.from_numpy(x.numpy()),
+                                     torch.from_numpy(conv.weight.detach().numpy()),
+                                     torch.from_numpy(conv.bias.detach().numpy()),
+                                     padding='same', dilation=dilation)
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_linear_input_error_suggests_flatten():

@@ -5,8 +5,8 @@ import pytest
 
 import minicls
 from minicls import nn
-from minicls.nn import (ConvModule, build_activation_layer, build_conv_layer, build_norm_layer,
-                        infer_abbr)
+from minicls.cnn import (ConvModule, build_activation_layer, build_conv_layer, build_norm_layer,
+                         infer_abbr)
 from minicls.registry import MODELS
 
 

@@ -171,3 +171,36 @@ def test_integer_logits_are_refused_by_torch_too():
     torch = pytest.importorskip('torch')
     with pytest.raises(RuntimeError):        # NotImplementedError: "not implemented for 'Long'"
         torch.nn.functional.cross_entropy(torch.tensor(INT_SCORE), torch.tensor([0, 1]))
+
+
+# -- parse_losses: the one place a loss dict becomes the Tensor to backpropagate -----------------
+def test_parse_losses_sums_the_loss_keys_and_logs_every_value():
+    from minicls.models.losses import parse_losses
+    a = minicls.tensor(1.0, requires_grad=True)
+    total, log_vars = parse_losses({'loss': a * 1, 'aux_loss': [minicls.tensor([1.0, 3.0]),
+                                                                 minicls.tensor(4.0)],
+                                    'accuracy_top-1': minicls.tensor([50.0])})
+    assert total.item() == 1.0 + 2.0 + 4.0 and total.requires_grad
+    assert log_vars == {'loss': 7.0, 'aux_loss': 6.0, 'accuracy_top-1': 50.0}
+    assert list(log_vars) == ['loss', 'aux_loss', 'accuracy_top-1']  # 'loss' first
+    total, log_vars = parse_losses({'loss_cls': a * 2})  # no 'loss' key: the total is logged
+    assert log_vars == {'loss': 2.0, 'loss_cls': 2.0}
+
+
+@pytest.mark.parametrize('losses, error, match', [
+    ({'loss': 1.0}, TypeError, 'loss is not a tensor or list of tensors'),
+    ({'loss': []}, TypeError, 'loss is not a tensor or list of tensors'),
+    ({'loss': [minicls.tensor(1.0), 2.0]}, TypeError, 'not a tensor or list of tensors'),
+    ({'acc': minicls.tensor(1.0)}, KeyError, 'the model returned no loss'),
+])
+def test_parse_losses_errors(losses, error, match):
+    from minicls.models.losses import parse_losses
+    with pytest.raises(error, match=match):
+        parse_losses(losses)
+
+
+def test_runner_and_classifier_share_parse_losses():
+    from minicls.engine import runner
+    from minicls.models import ImageClassifier
+    from minicls.models.losses import parse_losses
+    assert runner.parse_losses is parse_losses and ImageClassifier.parse_losses is parse_losses

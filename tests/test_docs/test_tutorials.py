@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parent.parent.parent
 TUTORIALS = sorted((ROOT / 'tutorials').glob('[0-9]*.md')) + [ROOT / 'README.md']
 BLOCK = re.compile(r'```python\n(.*?)```', re.S)
 

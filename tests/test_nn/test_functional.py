@@ -1,7 +1,7 @@
 """minicls.nn.functional beyond the generic op suite: the compositions (losses) against PyTorch
 for every option, batch_norm's running statistics, dropout's statistics, and the error messages.
 The ops themselves (Linear, BatchNorm, LayerNorm, GroupNorm, BCEWithLogits, Dropout) also run
-through tests/test_ops.py (gradcheck + parity)."""
+through tests/test_autograd/test_ops.py (gradcheck + parity)."""
 import itertools
 
 import numpy as np
