@@ -14,7 +14,7 @@ trained, so the network starts from decorrelated inputs. The backbone itself kno
 the data: until the hook sets them, the whitening weights are random.
 """
 from minicls import nn
-from minicls.nn import build_activation_layer, build_norm_layer
+from minicls.cnn import build_activation_layer, build_norm_layer
 from minicls.registry import MODELS
 
 from ..base_module import BaseModule
