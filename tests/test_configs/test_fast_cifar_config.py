@@ -79,6 +79,7 @@ def tiny_cfg(root, work_dir):
     cfg.param_scheduler[0].end = cfg.param_scheduler[1].begin = 0.5
     cfg.custom_hooks[0].num_images = 4
     cfg.custom_hooks[1].begin_epoch = 1
+    cfg.custom_hooks[2].num_samples = 8
     cfg.work_dir = str(work_dir)
     return cfg
 
@@ -89,6 +90,9 @@ def test_recipe_end_to_end_on_tiny_data(tiny_folders, tmp_path):
     runner.train()
     whiten = runner.model.backbone.whiten.weight.numpy()
     np.testing.assert_array_equal(whiten[12:], -whiten[:12])    # set by WhiteningInitHook
+    log = next((tmp_path / 'work').glob('*/*.log')).read_text()
+    assert 'PreciseBNHook: BN statistics of 6 layers recomputed on 16 training images ' \
+           '(averaged weights)' in log
     ckpt = load_checkpoint(str(tmp_path / 'work' / 'epoch_2.npz'))
     ema = ckpt['ema_state_dict']
     assert ema['steps'] == 4                                  # 2 iterations x 2 epochs
