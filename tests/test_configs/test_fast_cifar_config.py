@@ -91,7 +91,7 @@ def test_recipe_end_to_end_on_tiny_data(tiny_folders, tmp_path):
     whiten = runner.model.backbone.whiten.weight.numpy()
     np.testing.assert_array_equal(whiten[12:], -whiten[:12])    # set by WhiteningInitHook
     log = next((tmp_path / 'work').glob('*/*.log')).read_text()
-    assert 'PreciseBNHook: BN statistics of 6 layers recomputed on 16 training images ' \
+    assert 'PreciseBNHook: BN statistics of 6 layers recomputed on 8 training images ' \
            '(averaged weights)' in log
     ckpt = load_checkpoint(str(tmp_path / 'work' / 'epoch_2.npz'))
     ema = ckpt['ema_state_dict']
