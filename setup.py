@@ -1,4 +1,4 @@
-"""Install minicls: ``pip install .`` or ``pip install -e ".[test]"``."""
+"""Install minicls: ``pip install .`` or ``pip install -e ".[test]"`` (extras: gpu, dist)."""
 import re
 from pathlib import Path
 
@@ -25,6 +25,9 @@ setup(
         'test': ['pytest'],
         # Pick the wheel that matches your CUDA toolkit, e.g. cupy-cuda12x or cupy-cuda11x.
         'gpu': ['cupy-cuda12x'],
+        # Data-parallel training: mpiexec -n N python -m minicls.train CONFIG --launcher mpi.
+        # On a cluster, use its MPI instead of the mpich wheel (pip install mpi4py).
+        'dist': ['mpi4py>=4', 'mpich'],
     },
     entry_points={'console_scripts': [
         'minicls-train=minicls.train:main',

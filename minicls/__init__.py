@@ -5,7 +5,7 @@ The names mirror PyTorch: ``minicls.tensor``, ``minicls.zeros``, ``x.sum(1)``,
 """
 __version__ = '0.1.0'
 
-from . import autograd, backend, cuda, functional  # noqa: E402
+from . import autograd, backend, backends, cuda, functional  # noqa: E402
 from .tensor import Tensor  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full,  # noqa: E402

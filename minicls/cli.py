@@ -51,7 +51,10 @@ def command_line(main):
         except user_errors() as err:
             if debug:
                 raise
-            print(f'error: {_message(err)}', file=sys.stderr)
+            from minicls import distributed as dist
+            rank = f'[rank {dist.get_rank()}] ' if dist.get_world_size() > 1 else ''
+            print(f'{rank}error: {_message(err)}', file=sys.stderr)
+            dist.abort(2)  # under mpiexec: the other ranks stop too
             return 2
     return wrapper
 

@@ -57,17 +57,32 @@ def set_num_threads(n):
         _num_threads, _pool = n, None
 
 
-def _find_set_local_threads():
-    """OpenBLAS's ``openblas_set_num_threads_local`` from the library NumPy loaded, or None."""
+def _openblas(name):
+    """OpenBLAS's function ``name`` from the library NumPy loaded, or None."""
     here = os.path.dirname(np.__file__)
     candidates = (glob.glob(os.path.join(here, '..', 'numpy.libs', '*openblas*'))  # Linux, Windows
                   + glob.glob(os.path.join(here, '.dylibs', '*openblas*')))        # macOS
     for path in candidates:
         try:
-            return ctypes.CDLL(path).openblas_set_num_threads_local
+            return getattr(ctypes.CDLL(path), name)
         except (OSError, AttributeError):
             continue
     return None
+
+
+def set_blas_threads(n):
+    """Let OpenBLAS use ``n`` threads (``openblas_set_num_threads``); False where NumPy's BLAS
+    is another one (then ``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS`` before starting decide)."""
+    function = _openblas('openblas_set_num_threads')
+    if function is None:
+        return False
+    function(int(n))
+    return True
+
+
+def _find_set_local_threads():
+    """OpenBLAS's ``openblas_set_num_threads_local`` from the library NumPy loaded, or None."""
+    return _openblas('openblas_set_num_threads_local')
 
 
 _set_local_threads = _find_set_local_threads()

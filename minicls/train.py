@@ -7,8 +7,12 @@ minicls). Options as mmpretrain's ``tools/train.py``::
         --work-dir work_dirs/r18 --cfg-options train_dataloader.batch_size=128 --device cuda
     python -m minicls.train CONFIG --resume            # continue from work_dir/last_checkpoint
     python -m minicls.train CONFIG --resume epoch_3.npz
+    mpiexec -n 4 python -m minicls.train CONFIG --launcher mpi   # 4 data-parallel ranks
 """
+import os
 import sys
+
+import minicls.distributed
 
 from minicls.cli import command_line, configs_help, make_parser
 from minicls.config import Config, DictAction
@@ -21,6 +25,7 @@ EXAMPLES = """examples:
   python -m minicls.train resnet_small_cpu_cifar10 --cfg-options train_cfg.max_epochs=1
   python -m minicls.train my_config.py --work-dir work_dirs/mine --device cuda
   python -m minicls.train my_config.py --resume  # go on from work_dir/last_checkpoint
+  mpiexec -n 2 python -m minicls.train my_config.py --launcher mpi  # 2 ranks
   then: python -m minicls.test work_dirs/mine/epoch_N.npz
 
 """
@@ -46,6 +51,10 @@ def parse_args(argv=None):
                         help='do not evaluate during training')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by batch size / auto_scale_lr.base_batch_size')
+    parser.add_argument('--launcher', default=os.environ.get('MINICLS_LAUNCHER', 'none'),
+                        help="'none' (one process) or 'mpi' (data-parallel ranks started by "
+                             'mpiexec; pip install -e ".[dist]"); default: $MINICLS_LAUNCHER '
+                             "or 'none'")
     return parser.parse_args(argv)
 
 
@@ -82,6 +91,8 @@ def merge_args(cfg, args):
 def main(argv=None):
     args = parse_args(argv)
     keep_freed_memory()   # no page faults for every step's arrays (minicls/memory.py)
+    from minicls.engine.distributed import launch
+    launch(args.launcher)  # --launcher mpi: join the other ranks (minicls/engine/distributed.py)
     from minicls.configs import QUICKSTART, find_config
     path = find_config(args.config) if args.config else QUICKSTART
     cfg = merge_args(Config.fromfile(path), args)
@@ -91,6 +102,7 @@ def main(argv=None):
         runner.train()
     except FloatingPointError as err:  # CheckInvalidLossHook: a NaN/inf loss stopped training
         runner.logger.error(str(err))
+        minicls.distributed.abort(1)  # under mpiexec: the other ranks stop too
         return 1
     return 130 if runner.interrupted else 0
 

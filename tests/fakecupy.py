@@ -49,6 +49,12 @@ class ndarray(np.ndarray):  # noqa: N801 (CuPy's name)
     def get(self):
         return np.array(self.view(np.ndarray))
 
+    def set(self, host):  # noqa: A003 (CuPy's name): copy a host array in
+        if not isinstance(host, np.ndarray) or isinstance(host, ndarray) or \
+                host.shape != self.shape:
+            raise ValueError('set() takes a NumPy array of the same shape')
+        self.view(np.ndarray)[...] = host
+
     @property
     def device(self):
         return types.SimpleNamespace(id=0)
@@ -126,6 +132,9 @@ class _Device:
         return False
 
     def synchronize(self):
+        pass
+
+    def use(self):
         pass
 
 

@@ -59,7 +59,7 @@ def save(path, arrays):
     """``torch.save(dict of tensors)`` for NumPy arrays, without torch."""
     records, storages = {}, {}
     for i, (name, array) in enumerate(arrays.items()):
-        array = np.ascontiguousarray(array)
+        array = np.asarray(array, order='C')  # (ascontiguousarray makes 0-d arrays 1-d)
         stride = [s // array.itemsize for s in array.strides]
         records[name] = tensor_record(str(i), array.shape, stride,
                                       storage=STORAGES[array.dtype], numel=array.size)

@@ -55,7 +55,8 @@ def test_missing_files_are_one_line_errors(config, tmp_path, capsys):
     not_a_ckpt = tmp_path / 'junk.npz'
     not_a_ckpt.write_bytes(b'not a zip file')
     assert test_cli.main([str(not_a_ckpt)]) == 2
-    assert 'cannot read checkpoint' in _one_line_error(capsys)
+    assert 'junk.npz is not a minicls checkpoint: a checkpoint is a .npz (zip) file, this one ' \
+        "starts with b'not '" in _one_line_error(capsys)
     text = tmp_path / 'notes.png'
     text.write_text('not an image')
     from minicls.apis import get_model

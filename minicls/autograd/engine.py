@@ -16,9 +16,24 @@ a second backward through it then raises a clear error instead of reading freed 
 """
 from .function import run_backward
 
+_after_backward = []  # functions to call once, when the next backward has finished
+
+
+def call_after_backward(fn):
+    """Call ``fn()`` once when the next ``backward`` has filled every ``.grad`` (as
+    ``torch.autograd.Variable._execution_engine.queue_callback``; DistributedDataParallel
+    averages the gradients over the ranks there)."""
+    _after_backward.append(fn)
+
 
 def backward(root, grad, retain_graph=False):
     """Accumulate ``d(root)/d(leaf) * grad`` into ``leaf.grad`` for every leaf of the graph."""
+    _backward(root, grad, retain_graph)
+    while _after_backward:
+        _after_backward.pop(0)()
+
+
+def _backward(root, grad, retain_graph):
     if root.grad_fn is None:
         root._accumulate_grad(grad)
         return

@@ -7,6 +7,7 @@ package is where config meets layer: importing it registers every ``nn`` layer i
 """
 from .bricks import (ConvModule, build_activation_layer, build_conv_layer, build_norm_layer,
                      infer_abbr)
+from .transformer import FFN, AdaptivePadding, LayerScale, PatchEmbed, build_dropout
 
 __all__ = ['ConvModule', 'build_conv_layer', 'build_norm_layer', 'build_activation_layer',
-           'infer_abbr']
+           'infer_abbr', 'PatchEmbed', 'FFN', 'AdaptivePadding', 'LayerScale', 'build_dropout']

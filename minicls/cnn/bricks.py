@@ -22,6 +22,7 @@ from ..nn.modules.flatten import Flatten
 from ..nn.modules.linear import Identity, Linear
 from ..nn.modules.module import Module
 from ..nn.modules.normalization import GroupNorm, LayerNorm
+from ..nn.modules.sync_batchnorm import SyncBatchNorm
 from ..nn.modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d,
                                  AvgPool2d, MaxPool2d)
 from ..registry import MODELS
@@ -32,20 +33,22 @@ from ..registry import MODELS
 for _cls in (Conv2d, Linear, Identity, BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, ReLU,
              Tanh, Sigmoid, GELU, Softmax, LogSoftmax, Dropout, MaxPool2d, AvgPool2d,
              AdaptiveAvgPool1d, AdaptiveAvgPool2d, Flatten, Sequential, ModuleList, ModuleDict,
-             AdaptiveAvgPool3d, SiLU, ReLU6, LeakyReLU, Hardsigmoid, Hardswish):
+             AdaptiveAvgPool3d, SiLU, ReLU6, LeakyReLU, Hardsigmoid, Hardswish, SyncBatchNorm):
     MODELS.register_module(module=_cls)
 
 # mmcv's short names.
 CONV_TYPES = ('Conv2d', 'Conv')
 NORM_TYPES = ('BN', 'BN1d', 'BN2d', 'SyncBN', 'GN', 'LN')
-ACTIVATION_TYPES = ('ReLU', 'Tanh', 'Sigmoid', 'GELU', 'SiLU', 'ReLU6', 'LeakyReLU')
+ACTIVATION_TYPES = ('ReLU', 'Tanh', 'Sigmoid', 'GELU', 'SiLU', 'ReLU6', 'LeakyReLU', 'Hardswish',
+                    'Hardsigmoid', 'HSwish')
 MODELS.register_module('Conv', module=Conv2d)
 MODELS.register_module('BN', module=BatchNorm2d)
 MODELS.register_module('BN1d', module=BatchNorm1d)
 MODELS.register_module('BN2d', module=BatchNorm2d)
-MODELS.register_module('SyncBN', module=BatchNorm2d)  # one device: plain BatchNorm2d
+MODELS.register_module('SyncBN', module=SyncBatchNorm)  # statistics over all ranks
 MODELS.register_module('GN', module=GroupNorm)
 MODELS.register_module('LN', module=LayerNorm)
+MODELS.register_module('HSwish', module=Hardswish)   # mmcv's name for nn.Hardswish
 
 
 def _split_cfg(cfg, what):

@@ -8,6 +8,8 @@ transform configs such as ``[dict(type='RandomFlip', prob=0.5), dict(type='PackI
 
 Subclasses implement :meth:`load_data_list`, which returns the list of those dicts; everything
 else (class names, label checks, subsets, indexing) is here.
+
+Explained in tutorials/08_data_pipeline.md.
 """
 import os.path as osp
 

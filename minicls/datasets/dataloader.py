@@ -15,6 +15,8 @@ with its original traceback and a note saying which batch failed.
 Decoding many small JPEG files is mostly Python code inside Pillow, which holds the GIL; for
 that case ``worker_type='process'`` makes batches in worker processes instead (same batches,
 same order; each process gets its own copy of the dataset once, at start).
+
+Explained in tutorials/08_data_pipeline.md.
 """
 import collections
 import itertools
@@ -82,13 +84,21 @@ class DataLoader:
         collate_fn (callable | None): list of samples -> batch; default :func:`default_collate`.
         prefetch (int): batches queued ahead per worker.
         worker_type (str): ``'thread'`` (default) or ``'process'``.
+        num_replicas, rank (int | None): data-parallel sharding, as mmengine's
+            ``DefaultSampler``; default: the world size and rank of ``minicls.distributed``.
+            Each epoch's order (the same on every rank) is padded with its own first indices to
+            a multiple of ``num_replicas`` (``round_up=True``), and rank r takes every
+            ``num_replicas``-th index from the r-th on: the shards are disjoint and together
+            are the data set (plus the padding).
+        round_up (bool): pad the order as above; False: no padding, some ranks get one less.
 
     The epoch advances by one each time the loader is iterated; :meth:`set_epoch` sets it
     (the runner calls it at the start of each epoch, so resumed runs shuffle the same way).
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, num_workers=0,
-                 seed=None, collate_fn=None, prefetch=2, worker_type='thread'):
+                 seed=None, collate_fn=None, prefetch=2, worker_type='thread', num_replicas=None,
+                 rank=None, round_up=True):
         if int(batch_size) < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
         if int(num_workers) < 0:
@@ -108,28 +118,46 @@ class DataLoader:
                                                             % (2 ** 31))
         self.collate_fn = collate_fn or default_collate
         self.epoch = 0
+        from minicls import distributed as dist
+        self.num_replicas = dist.get_world_size() if num_replicas is None else int(num_replicas)
+        self.rank = dist.get_rank() if rank is None else int(rank)
+        if not 0 <= self.rank < self.num_replicas:
+            raise ValueError(f'rank must be in [0, {self.num_replicas}), got {self.rank}')
+        self.round_up = bool(round_up)
 
     def set_epoch(self, epoch):
         """Use ``epoch`` for the next iteration (shuffle order and augmentation seeds)."""
         self.epoch = int(epoch)
 
     def __len__(self):
-        n = len(self.dataset)
+        n = self.num_samples()
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
+    def num_samples(self):
+        """Samples this rank takes per epoch (the whole data set in one process)."""
+        n, world = len(self.dataset), self.num_replicas
+        if self.round_up:
+            return math.ceil(n / world)
+        return len(range(self.rank, n, world))
+
     def batch_indices(self, epoch):
-        """The list of index arrays, one per batch, for ``epoch``."""
+        """The list of index arrays, one per batch, for ``epoch`` (this rank's shard)."""
         n = len(self.dataset)
         if self.shuffle:
             order = np.random.default_rng(self.seed + epoch).permutation(n)
         else:
             order = np.arange(n)
+        if self.num_replicas > 1:
+            if self.round_up and n:
+                order = np.resize(order, math.ceil(n / self.num_replicas) * self.num_replicas)
+            order = order[self.rank::self.num_replicas]
         bs = self.batch_size
         return [order[i * bs:(i + 1) * bs] for i in range(len(self))]
 
     def load_batch(self, epoch, index, indices):
         """Make batch number ``index`` of ``epoch`` from the samples ``indices``."""
-        seed_transforms([self.seed, epoch, index], epoch=epoch)
+        rank = [self.rank] if self.num_replicas > 1 else []
+        seed_transforms([self.seed, epoch, index] + rank, epoch=epoch)
         return self.collate_fn([self.dataset[int(i)] for i in indices])
 
     def __iter__(self):
@@ -244,10 +272,10 @@ def build_dataloader(cfg, seed=None):
                    'RandomSampler': True}[kind]
         seed = sampler.pop('seed', None) if sampler.get('seed') is not None else seed
         sampler.pop('seed', None)
-        sampler.pop('round_up', None)  # only matters for multi-GPU sharding
+    round_up = (sampler or {}).pop('round_up', True)
     return DataLoader(
         dataset, batch_size=cfg.get('batch_size', 1), shuffle=shuffle,
         drop_last=cfg.get('drop_last', False), num_workers=cfg.get('num_workers', 0),
         seed=cfg.get('seed', seed), collate_fn=_build_collate(cfg.get('collate_fn')),
         prefetch=cfg.get('prefetch', cfg.get('prefetch_factor', 2)),
-        worker_type=cfg.get('worker_type', 'thread'))
+        worker_type=cfg.get('worker_type', 'thread'), round_up=round_up)

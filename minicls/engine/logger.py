@@ -7,6 +7,8 @@ Text lines look like mmengine's::
 They go to the terminal (through ``tqdm.write`` so progress bars stay intact) and to
 ``<work_dir>/<timestamp>/<timestamp>.log``. Numbers also go, one JSON object per line, to
 ``<work_dir>/<timestamp>/vis_data/scalars.json``, which ``minicls.tools.plot_curves`` reads.
+
+Explained in tutorials/09_reading_a_training_run.md.
 """
 import datetime
 import json

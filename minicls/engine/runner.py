@@ -26,14 +26,17 @@ import time
 import numpy as np
 
 import minicls
+import minicls.distributed
 from minicls.backend import parse_device
 from minicls.config import Config
 from minicls.config.errors import ConfigError, ConfigKeyError
 from minicls.datasets.checks import check_datasets
 from minicls.models.losses.utils import parse_losses
-from minicls.registry import HOOKS, METRICS, MODELS
+from minicls.registry import HOOKS, MODELS
 
+from . import distributed as ddp
 from .checkpoint import remove_stale_temp_files
+from .evaluator import Evaluator
 from .hooks.hook import get_priority
 from .logger import LogBuffer, ScalarWriter, get_logger
 from .optim import build_optim_wrapper
@@ -77,24 +80,6 @@ def _check_not_empty(key, loader):
                      'data_prefix, ann_file, indices)')
 
 
-class _Evaluator:
-    """One or more metrics (``val_evaluator`` may be a dict or a list of dicts)."""
-
-    def __init__(self, cfg):
-        cfgs = cfg if isinstance(cfg, (list, tuple)) else [cfg]
-        self.metrics = [c if hasattr(c, 'process') else METRICS.build(_to_dict(c)) for c in cfgs]
-
-    def process(self, data_batch, outputs):
-        for metric in self.metrics:
-            metric.process(data_batch, outputs)
-
-    def evaluate(self):
-        results = {}
-        for metric in self.metrics:
-            results.update(metric.evaluate())
-        return {k: float(v) if np.ndim(v) == 0 else v for k, v in results.items()}
-
-
 class Runner(CheckpointMixin):
     """Run a config. ``Runner.from_cfg(cfg).train()``; also ``.val()`` and ``.test()``.
 
@@ -116,10 +101,10 @@ class Runner(CheckpointMixin):
         self.timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
         self.device = parse_device(cfg.get('device', 'cpu'))
         seed = (cfg.get('randomness') or {}).get('seed')
-        self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy
-                                                           % (2 ** 31))
+        self.seed = ddp.sync_seed(int(seed) if seed is not None else int(
+            np.random.SeedSequence().entropy % (2 ** 31)))  # several ranks: rank 0's
         self._set_randomness(self.seed)
-        self.model = self._build_model(cfg.model)
+        self.model = ddp.wrap_model(self._build_model(cfg.model))  # several ranks: DDP
         self.logger = get_logger('minicls')
         self.log_buffer = LogBuffer()
         self.scalar_writer = None
@@ -137,6 +122,8 @@ class Runner(CheckpointMixin):
         self.dataset_meta = None
         self.hooks = []
         self._register_hooks(cfg.get('default_hooks'), cfg.get('custom_hooks'))
+        if minicls.distributed.is_initialized():
+            self.register_hook(ddp.RankBarrierHook())
 
     @classmethod
     def from_cfg(cls, cfg):
@@ -188,6 +175,8 @@ class Runner(CheckpointMixin):
             hook = dict(hook)
             priority = hook.pop('priority', priority)
             hook = HOOKS.build(hook)
+        if not ddp.keep_hook(hook):  # several ranks: hooks that write run on rank 0 only
+            return
         if priority is not None:
             hook.priority = priority
         value = get_priority(getattr(hook, 'priority', 'NORMAL'))
@@ -231,6 +220,9 @@ class Runner(CheckpointMixin):
         return None
 
     def _start_logs(self, mode):
+        if minicls.distributed.get_rank() != 0:  # rank 0 logs for all; others: errors only
+            self.logger = get_logger('minicls', level='ERROR')
+            return
         log_dir = osp.join(self.work_dir, self.timestamp)
         os.makedirs(log_dir, exist_ok=True)
         self.logger = get_logger('minicls', osp.join(log_dir, f'{self.timestamp}.log'))
@@ -255,7 +247,8 @@ class Runner(CheckpointMixin):
         """Train for ``train_cfg.max_epochs`` epochs; returns the model."""
         resume_from = self._resume_path()  # first: a bad last_checkpoint stops before any write
         self._start_logs('train')
-        remove_stale_temp_files(self.work_dir, self.logger)  # left by a run killed mid-save
+        if minicls.distributed.get_rank() == 0:
+            remove_stale_temp_files(self.work_dir, self.logger)  # left by a run killed mid-save
         train_cfg = dict(self.cfg.get('train_cfg') or {})
         if not train_cfg.get('by_epoch', True):
             raise NotImplementedError('minicls trains by epoch: use train_cfg=dict(by_epoch=True, '
@@ -268,10 +261,11 @@ class Runner(CheckpointMixin):
         loader = _check_not_empty('train_dataloader', self.train_dataloader)
         if do_val:  # built now, so that an empty one fails before training, not after it
             _check_not_empty('val_dataloader', self.val_dataloader)
-        check_datasets(self.model, getattr(loader, 'dataset', None),  # minicls/datasets/checks.py
+        model = ddp.unwrap(self.model)  # the model inside DistributedDataParallel, if any
+        check_datasets(model, getattr(loader, 'dataset', None),  # minicls/datasets/checks.py
                        getattr(self.val_dataloader, 'dataset', None) if do_val else None, self.cfg)
         self.max_iters = self.max_epochs * len(loader)
-        self.optim_wrapper = build_optim_wrapper(self.model, self._optim_cfg(loader))
+        self.optim_wrapper = build_optim_wrapper(model, self._optim_cfg(loader))
         self.param_schedulers = build_param_schedulers(
             _to_dict(self.cfg.get('param_scheduler')), self.optim_wrapper, len(loader),
             self.max_epochs, self.max_iters)
@@ -294,6 +288,8 @@ class Runner(CheckpointMixin):
                         self.epoch % val_interval == 0 or self.epoch == self.max_epochs):
                     self._eval_epoch('val')
         except KeyboardInterrupt:
+            if minicls.distributed.is_initialized():
+                raise  # ranks stop at different iterations: end them all (MPI_Abort)
             self._save_interrupted()
         finally:
             if old_handler is not None:
@@ -309,10 +305,11 @@ class Runner(CheckpointMixin):
                            "optimizer=dict(type='SGD', lr=0.1, momentum=0.9))")
         scale = _to_dict(self.cfg.get('auto_scale_lr')) or {}
         if scale.get('enable') and scale.get('base_batch_size'):
-            factor = loader.batch_size / scale['base_batch_size']
+            batch = loader.batch_size * minicls.distributed.get_world_size()  # all ranks'
+            factor = batch / scale['base_batch_size']
             cfg['optimizer']['lr'] = cfg['optimizer']['lr'] * factor
             self.logger.info(f'LR is set based on batch size of {scale["base_batch_size"]} and '
-                             f'the current batch size is {loader.batch_size}. Scaling the '
+                             f'the current batch size is {batch}. Scaling the '
                              f'original LR by {factor}.')
         return cfg
 
@@ -356,7 +353,7 @@ class Runner(CheckpointMixin):
     def _eval_epoch(self, mode):
         loader = self.val_dataloader if mode == 'val' else self.test_dataloader
         key = f'{mode}_evaluator'
-        evaluator = _Evaluator(self.cfg.get(key) or self.cfg.get('val_evaluator'))
+        evaluator = Evaluator(self.cfg.get(key) or self.cfg.get('val_evaluator'))
         if hasattr(loader, 'set_epoch'):
             loader.set_epoch(0)
         self.call_hook(f'before_{mode}_epoch')
@@ -374,7 +371,7 @@ class Runner(CheckpointMixin):
                     raise KeyboardInterrupt
         self._val_pending = False
         self.model.train()
-        metrics = evaluator.evaluate()
+        metrics = evaluator.evaluate(len(loader.dataset))
         self.call_hook(f'after_{mode}_epoch', metrics=metrics)
         return metrics
 

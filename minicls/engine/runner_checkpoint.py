@@ -15,11 +15,13 @@ import time
 import numpy as np
 
 import minicls
+import minicls.distributed
 
 from minicls.io import load_weights
 
 from .checkpoint import (CheckpointError, atomic_write, load_checkpoint, load_state_dict,
                          save_checkpoint)
+from .distributed import unwrap
 
 
 class CheckpointMixin:
@@ -88,7 +90,7 @@ class CheckpointMixin:
                    python_rng_state=random.getstate(),
                    loader_seed=getattr(loader, 'seed', None),
                    log_buffer=self.log_buffer.state_dict())
-        checkpoint = dict(meta=meta, state_dict=self.model.state_dict(), message_hub=hub)
+        checkpoint = dict(meta=meta, state_dict=unwrap(self.model).state_dict(), message_hub=hub)
         if save_optimizer and self.optim_wrapper is not None:
             checkpoint['optimizer'] = self.optim_wrapper.state_dict()
         if save_param_scheduler and self.param_schedulers:
@@ -116,7 +118,7 @@ class CheckpointMixin:
         """Load weights from ``path``; with ``resume`` also the optimizer, schedulers,
         counters, data order and random states."""
         if not resume:  # load_from: what fits is loaded, the rest is logged (strict: raises)
-            load_state_dict(self.model, load_weights(path), strict=bool(strict),
+            load_state_dict(unwrap(self.model), load_weights(path), strict=bool(strict),
                             logger=self.logger, source=path)
             self.logger.info(f'Load checkpoint from {path}')
             return None
@@ -126,7 +128,7 @@ class CheckpointMixin:
         except CheckpointError as err:
             raise CheckpointError(f'{err} {self._listing()} Resume from another with '
                                   '`--resume PATH`.') from err
-        self.model.load_state_dict(checkpoint['state_dict'])
+        unwrap(self.model).load_state_dict(checkpoint['state_dict'])
         meta, hub = checkpoint['meta'], dict(checkpoint.get('message_hub', {}))
         if 'optimizer' in checkpoint and self.optim_wrapper is not None:
             self.optim_wrapper.load_state_dict(checkpoint['optimizer'])
@@ -175,7 +177,8 @@ class CheckpointMixin:
     def _install_sigint(self):
         """First Ctrl-C: finish the iteration, save, stop. Second Ctrl-C: stop at once,
         saving nothing (the iteration it interrupts is half done)."""
-        if threading.current_thread() is not threading.main_thread():
+        if threading.current_thread() is not threading.main_thread() or \
+                minicls.distributed.is_initialized():  # several ranks: Ctrl-C ends them all
             return None
 
         def handler(signum, frame):

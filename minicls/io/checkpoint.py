@@ -11,6 +11,8 @@ unlike ``torch.load`` on an untrusted ``.pth`` file. Writing goes to a temporary
 same folder that is then renamed over the target (``os.replace`` is atomic), so a crash or a
 Ctrl-C while saving never leaves a half-written checkpoint behind (:func:`atomic_write`; a
 crash can leave its ``.tmp_*`` file, which :func:`remove_stale_temp_files` deletes later).
+
+Explained in tutorials/09_reading_a_training_run.md.
 """
 import json
 import logging
@@ -140,6 +142,12 @@ def load_checkpoint(path, map_location=None):
         raise FileNotFoundError(f'checkpoint not found: {path}')
     if str(path).endswith(('.pth', '.pt')):
         raise CheckpointError(_pytorch_file(path))
+    with open(path, 'rb') as f:
+        magic = f.read(4)
+    if magic != b'PK\x03\x04':  # every .npz is a zip file; a config, an image... is not
+        raise CheckpointError(f'{path} is not a minicls checkpoint: a checkpoint is a .npz (zip) '
+                              f'file, this one starts with {magic!r}. Give the checkpoint '
+                              '(epoch_N.npz), not the config or another file.')
     try:
         with open(path, 'rb') as f, np.load(f, allow_pickle=False) as data:
             if HEADER not in data.files:
@@ -154,8 +162,8 @@ def load_checkpoint(path, map_location=None):
     except Exception as err:  # BadZipFile, a bad CRC, odd header fields...: a damaged file
         raise CheckpointError(
             f'cannot read checkpoint {path}: the file is truncated or corrupt '
-            f'({type(err).__name__}: {err}). Was it copied completely? Delete it and use an '
-            'earlier checkpoint.') from err
+            f'({type(err).__name__}: {err}). Was it copied completely? Copy it again, or use '
+            'an earlier checkpoint.') from err
     try:
         header = json.loads(text.decode('utf-8'))
     except ValueError as err:  # UnicodeDecodeError, json.JSONDecodeError

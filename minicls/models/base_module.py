@@ -190,6 +190,17 @@ class InitCfgList(list):
         return 'Pretrained' if key == 'type' and 'Pretrained' in values else values
 
 
+def _init_children(module):
+    """Call ``init_weights()`` of every child that has one; look inside plain containers
+    (``ModuleList``, ``Sequential``, ``ModuleDict``), which are BaseModules in mmengine."""
+    for child in module.children():
+        if hasattr(child, 'init_weights'):
+            if not getattr(child, 'is_init', False):
+                child.init_weights()
+        elif isinstance(child, (nn.Sequential, nn.ModuleList, nn.ModuleDict)):
+            _init_children(child)
+
+
 class BaseModule(nn.Module):
     """``nn.Module`` plus ``init_cfg`` / ``init_weights()`` (see the file docstring)."""
 
@@ -212,9 +223,7 @@ class BaseModule(nn.Module):
             [self.init_cfg] if self.init_cfg else []
         pretrained = [c for c in cfgs if c.get('type') == 'Pretrained']
         initialize(self, [c for c in cfgs if c.get('type') != 'Pretrained'])
-        for child in self.children():
-            if hasattr(child, 'init_weights') and not getattr(child, 'is_init', False):
-                child.init_weights()
+        _init_children(self)
         if pretrained:
             initialize(self, pretrained)
         self._is_init = True

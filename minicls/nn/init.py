@@ -9,6 +9,8 @@ The scaled schemes keep the variance of activations constant from layer to layer
 kh * kw``; Kaiming (He) draws with ``std = gain / sqrt(fan)``, Xavier (Glorot) with
 ``std = gain * sqrt(2 / (fan_in + fan_out))``. A uniform on ``[-b, b]`` has
 ``std = b / sqrt(3)``, hence the ``sqrt(3)`` in the uniform versions.
+
+Explained in tutorials/06_batchnorm_and_init.md.
 """
 import math
 import warnings

@@ -6,6 +6,8 @@
 Row i, column j counts the test images of true class i predicted as class j; the diagonal
 holds the correct ones. With ``--normalize`` each row is divided by its total (recall per
 class).
+
+Explained in tutorials/09_reading_a_training_run.md.
 """
 import argparse
 import json

@@ -9,6 +9,8 @@ Runs the CIFAR training pipeline (LoadImageFromFile decoding JPEG, RandomCrop(32
 RandomFlip, PackInputs, collate into (N, 3, 32, 32) uint8 batches) through the DataLoader
 with each number of workers (threads and processes), and prints images/s. The figure to compare it with is what
 training consumes (tens to hundreds of images/s for a ResNet on a CPU).
+
+Explained in tutorials/08_data_pipeline.md.
 """
 import argparse
 import sys

@@ -8,6 +8,8 @@ Pillow: train loss per iteration (and its per-epoch mean), lr per iteration, and
 validation metric per epoch. Training draws ``<work_dir>/curves.png`` by itself (after each
 validation and at the end, see ``RunSummaryHook``); this command redraws it, e.g. with the
 loss on a log scale.
+
+Explained in tutorials/09_reading_a_training_run.md.
 """
 import argparse
 import glob

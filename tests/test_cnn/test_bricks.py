@@ -41,7 +41,7 @@ def test_conv_cfg_errors():
     (dict(type='BN'), '', 'bn', nn.BatchNorm2d),
     (dict(type='BN2d'), 2, 'bn2', nn.BatchNorm2d),
     (dict(type='BN1d'), '', 'bn', nn.BatchNorm1d),
-    (dict(type='SyncBN'), 3, 'bn3', nn.BatchNorm2d),
+    (dict(type='SyncBN'), 3, 'bn3', nn.SyncBatchNorm),
     (dict(type='GN', num_groups=4), 1, 'gn1', nn.GroupNorm),
     (dict(type='LN'), '_a', 'ln_a', nn.LayerNorm),
 ])
@@ -109,7 +109,10 @@ def test_infer_abbr():
                                      (dict(type='GELU'), nn.GELU),
                                      (dict(type='ReLU', inplace=True), nn.ReLU),
                                      (dict(type='SiLU'), nn.SiLU), (dict(type='ReLU6'), nn.ReLU6),
-                                     (dict(type='LeakyReLU', negative_slope=0.2), nn.LeakyReLU)])
+                                     (dict(type='LeakyReLU', negative_slope=0.2), nn.LeakyReLU),
+                                     (dict(type='Hardswish'), nn.Hardswish),
+                                     (dict(type='HSwish'), nn.Hardswish),
+                                     (dict(type='Hardsigmoid'), nn.Hardsigmoid)])
 def test_activation(cfg, cls):
     assert type(build_activation_layer(cfg)) is cls
 
@@ -166,7 +169,7 @@ def test_conv_module_order_and_gelu_without_inplace():
 
 # -- registry --------------------------------------------------------------------------------------
 @pytest.mark.parametrize('name,cls', [('BN', nn.BatchNorm2d), ('BN1d', nn.BatchNorm1d),
-                                      ('BN2d', nn.BatchNorm2d), ('SyncBN', nn.BatchNorm2d),
+                                      ('BN2d', nn.BatchNorm2d), ('SyncBN', nn.SyncBatchNorm),
                                       ('GN', nn.GroupNorm), ('LN', nn.LayerNorm),
                                       ('Conv', nn.Conv2d), ('Conv2d', nn.Conv2d),
                                       ('Linear', nn.Linear), ('ReLU', nn.ReLU),

@@ -6,6 +6,7 @@ import time
 import numpy as np
 import pytest
 
+import minicls
 from minicls.config import Config
 from minicls.configs import CONFIG_ROOT, QUICKSTART, find_config, list_configs
 from minicls.registry import MODELS
@@ -78,3 +79,33 @@ def test_quickstart_reaches_98_percent(tmp_path):
     _, val = load_scalars(str(tmp_path))
     print(f'quickstart: {val[-1]["accuracy/top1"]:.2f}% in {time.time() - start:.0f} s')
     assert val[-1]['accuracy/top1'] >= 98.0
+
+
+def _build(name):
+    cfg = Config.fromfile(find_config(name))
+    model_cfg = cfg.model.to_dict()
+    model_cfg['data_preprocessor'] = cfg.data_preprocessor.to_dict()
+    return cfg, MODELS.build(model_cfg)
+
+
+def test_vit_and_mobilenet_v2_configs_as_mmpretrain():
+    vit = Config.fromfile(find_config('vit-base-p16_64xb64_in1k'))
+    assert vit.model.backbone.arch == 'b' and vit.model.head.hidden_dim == 3072
+    assert vit.optim_wrapper.optimizer.lr == 0.003 and vit.optim_wrapper.clip_grad.max_norm == 1
+    assert vit.optim_wrapper.paramwise_cfg.custom_keys['.pos_embed'].decay_mult == 0
+    mnv2 = Config.fromfile(find_config('mobilenet-v2_8xb32_in1k'))
+    assert mnv2.model.backbone.type == 'MobileNetV2' and mnv2.model.head.in_channels == 1280
+    assert mnv2.param_scheduler.gamma == 0.98 and mnv2.train_cfg.max_epochs == 300
+
+
+def test_cpu_vit_recipe_has_no_decay_on_tokens_norms_biases():
+    from minicls.engine.optim import build_optim_wrapper
+    cfg, model = _build('vit_small_cpu_cifar10')
+    assert model(minicls.zeros(2, 3, 32, 32), mode='tensor').shape == (2, 10)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper.to_dict())
+    decay = {id(p): g['weight_decay'] for g in wrapper.param_groups for p in g['params']}
+    for name, param in model.named_parameters():
+        no_decay = name.endswith(('cls_token', 'pos_embed', '.bias')) or '.ln' in name
+        assert (decay[id(param)] == 0) == no_decay, name
+    _, mnv2 = _build('mobilenet_v2_cpu_cifar10')
+    assert mnv2(minicls.zeros(2, 3, 32, 32), mode='tensor').shape == (2, 10)

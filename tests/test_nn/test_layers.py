@@ -83,6 +83,8 @@ LAYERS = [
     (('AdaptiveAvgPool3d', (1,), {}), (2, 3, 2, 5, 4)),
     (('AdaptiveAvgPool3d', ((1, 2, None),), {}), (1, 2, 3, 5, 4)),
     (('Dropout', (0.3,), {}), (4, 5)),  # compared in eval mode: the identity
+    (('Upsample', (), dict(scale_factor=2)), (2, 3, 3, 4)),
+    (('Upsample', (), dict(size=(5, 7), mode='bicubic', align_corners=True)), (1, 2, 4, 3)),
 ]
 
 

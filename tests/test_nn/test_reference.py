@@ -117,6 +117,36 @@ def test_conv2d_matches_the_reference_over_a_grid(kernel, stride, padding, dilat
                dilation=dilation, groups=groups)
 
 
+@pytest.mark.parametrize('kernel,stride,padding,dilation', [
+    c for c in itertools.product([1, 3, (2, 3)], [1, 2, (1, 2)], [0, 1, (2, 1), 'same'], [1, 2])
+    if not (c[2] == 'same' and c[1] != 1)])
+def test_depthwise_conv2d_matches_the_reference_over_a_grid(kernel, stride, padding, dilation,
+                                                            monkeypatch):
+    """groups == C == O: the shifted multiply-add path (depthwise.py), never the GEMMs."""
+    monkeypatch.setattr(conv_module, '_correlate', None)
+    monkeypatch.setattr(conv_module, '_grad_weight', None)
+    rng = np.random.default_rng(0)
+    kh, kw = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    check_conv(rng.standard_normal((3, 5, 7, 8)), rng.standard_normal((5, 1, kh, kw)),
+               rng.standard_normal(5), stride=stride, padding=padding, dilation=dilation,
+               groups=5)
+
+
+@pytest.mark.parametrize('needs', [(True, False), (False, True)])
+@pytest.mark.parametrize('block_bytes', [1, 2000, conv_module.BLOCK_BYTES])
+def test_depthwise_partial_gradients_in_batch_blocks(needs, block_bytes, monkeypatch):
+    monkeypatch.setattr(conv_module, 'BLOCK_BYTES', block_bytes)
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((5, 4, 6, 5)), rng.standard_normal((4, 1, 3, 3))
+    x, w = minicls.tensor(a, requires_grad=needs[0]), minicls.tensor(b, requires_grad=needs[1])
+    out = F.conv2d(x, w, stride=2, padding=1, groups=4)
+    g = backward(out)
+    dx, dw, _ = R.conv2d_backward(g, a, b, stride=2, padding=1, groups=4)
+    assert (x.grad is None) != needs[0] and (w.grad is None) != needs[1]
+    ours, expected = (x.grad, dx) if needs[0] else (w.grad, dw)
+    np.testing.assert_allclose(ours.numpy(), expected, **TOL)
+
+
 @pytest.mark.parametrize('kernel,stride,padding,route', [
     (3, 1, 1, '_grad_input_by_correlation'), ((2, 4), 1, 'same', '_grad_input_by_correlation'),
     (1, 1, 1, '_grad_input_by_col2im'), (3, 2, 1, '_grad_input_by_col2im')])

@@ -11,6 +11,8 @@ before every batch with a seed made from ``(seed, epoch, batch index)``, so the 
 the same augmentations whatever the number of workers and however threads are scheduled.
 It also passes the epoch, which :func:`get_epoch` returns (transforms that change with the
 epoch, such as ``AlternatingFlip``, read it).
+
+Explained in tutorials/08_data_pipeline.md.
 """
 import threading
 

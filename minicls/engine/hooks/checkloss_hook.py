@@ -7,6 +7,8 @@ model would be garbage. The runner has this hook by default
 ``FloatingPointError``, which ``python -m minicls.train`` reports in one line (exit code 1).
 The checkpoints already written are kept and ``last_checkpoint`` still points at the last
 good one.
+
+Explained in tutorials/09_reading_a_training_run.md.
 """
 import math
 

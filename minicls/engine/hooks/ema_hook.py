@@ -7,6 +7,8 @@ averaged weights swapped in; a checkpoint stores the averaged weights under ``st
 ``ema_state_dict`` with the average's keys swapped, so that ``resume`` continues exactly.
 
     custom_hooks = [dict(type='EMAHook', momentum=0.0002, priority='ABOVE_NORMAL')]
+
+Explained in tutorials/13_training_fast.md.
 """
 from minicls.registry import HOOKS, MODELS
 

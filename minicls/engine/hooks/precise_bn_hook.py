@@ -12,6 +12,8 @@ checkpoint is saved and before validation.
 
 With an ``EMAHook`` the averaged weights are swapped in while the statistics are computed:
 they are the weights that are validated and saved as the checkpoint's ``state_dict``.
+
+Explained in tutorials/13_training_fast.md.
 """
 from minicls.autograd import no_grad
 from minicls.registry import HOOKS

@@ -12,6 +12,8 @@ keeps both signs. The weights are then frozen (``requires_grad=False`` in the ba
 The hook runs once, before training, and reads the images through the training pipeline and
 the model's data preprocessor, so the layer is fitted to exactly what it will see. The model
 never sees the dataset itself.
+
+Explained in tutorials/13_training_fast.md.
 """
 import numpy as np
 

@@ -1,4 +1,7 @@
-"""Adam and AdamW (decoupled weight decay), with PyTorch's update rules."""
+"""Adam and AdamW (decoupled weight decay), with PyTorch's update rules.
+
+Explained in tutorials/07_optimizers_and_schedules.md.
+"""
 import math
 
 from minicls.backend import get_array_module

@@ -10,6 +10,8 @@ mmpretrain configs describe the optimizer as::
 ``paramwise_cfg`` changes the learning rate / weight decay of some parameters; as in
 mmengine's ``DefaultOptimWrapperConstructor`` every parameter then gets its own param group
 with ``lr = base_lr * lr_mult`` and ``weight_decay = base_wd * decay_mult``.
+
+Explained in tutorials/07_optimizers_and_schedules.md.
 """
 import math
 

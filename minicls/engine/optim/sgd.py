@@ -1,4 +1,7 @@
-"""Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
+"""Stochastic gradient descent with momentum, dampening, Nesterov and weight decay.
+
+Explained in tutorials/07_optimizers_and_schedules.md.
+"""
 from minicls.registry import OPTIMIZERS
 
 from .optimizer import Optimizer

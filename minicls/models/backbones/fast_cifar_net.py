@@ -12,6 +12,8 @@ a *whitening* conv: its weights are computed from the training images (the eigen
 the covariance of 2x2 patches, see :class:`~minicls.engine.hooks.WhiteningInitHook`) and not
 trained, so the network starts from decorrelated inputs. The backbone itself knows nothing of
 the data: until the hook sets them, the whitening weights are random.
+
+Explained in tutorials/13_training_fast.md.
 """
 from minicls import nn
 from minicls.cnn import build_activation_layer, build_norm_layer

@@ -11,6 +11,8 @@ For logits ``x`` (N, C):
 Then ``weight_reduce_loss``. NB: with ``class_weight`` and mean reduction the loss is divided
 by N (or ``avg_factor``), not by the sum of the selected class weights as ``torch``'s own
 ``cross_entropy(weight=...)`` does.
+
+Explained in tutorials/10_losses.md.
 """
 from minicls import nn
 from minicls.creation import tensor

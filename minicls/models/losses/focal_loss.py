@@ -5,6 +5,8 @@ With ``s = sigmoid(x)`` and binary targets ``t`` (N, C):
     pt   = (1 - s) t + s (1 - t)                       (the probability of being wrong)
     w    = (alpha t + (1 - alpha)(1 - t)) * pt^gamma
     loss = BCE_with_logits(x, t) * w                    (element-wise, then reduced)
+
+Explained in tutorials/10_losses.md.
 """
 from minicls import nn
 from minicls.nn import functional as F

@@ -7,6 +7,8 @@ With ``eps`` the smoothing value and ``K`` classes, a one-hot target ``d`` becom
 - ``'multi_label'``:   positives ``1 - eps``, negatives ``eps`` (with sigmoid BCE)
 
 and the loss is soft cross-entropy (or BCE for multi_label) against it.
+
+Explained in tutorials/10_losses.md.
 """
 import warnings
 

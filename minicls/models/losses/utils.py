@@ -17,6 +17,8 @@ then ``weight_reduce_loss`` multiplies by an optional ``weight`` and reduces:
     l1_loss(pred, target, weight=None, reduction='mean', avg_factor=None)
 
 ``parse_losses`` turns a model's ``mode='loss'`` dict into the one Tensor to backpropagate.
+
+Explained in tutorials/10_losses.md.
 """
 import functools
 import operator

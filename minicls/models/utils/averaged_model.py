@@ -10,6 +10,8 @@ After every ``interval`` steps::
 about 5000 steps). The first update copies the weights. Buffers (BN running statistics) are
 copied from the model unless ``update_buffers=True``, which averages them too.
 :class:`~minicls.engine.hooks.EMAHook` keeps one and swaps it in for validation and checkpoints.
+
+Explained in tutorials/13_training_fast.md.
 """
 from minicls.backend import get_array_module
 from minicls.registry import MODELS

@@ -11,6 +11,8 @@ with another one from a random permutation of the batch:
 
 ``RandomBatchAugment`` picks one of several per batch (``probs``, the rest meaning "none").
 Random numbers come from ``minicls.random.generator()`` (seeded by ``minicls.manual_seed``).
+
+Explained in tutorials/10_losses.md.
 """
 import numpy as np
 

@@ -17,7 +17,8 @@ reads without a copy): the transposing copy of this big tensor is where naive Nu
 lose most of their time. Putting the batch inside the columns (C, KH, KW, N, OH, OW) rather
 than in front (N, C, KH, KW, OH, OW) makes dW one GEMM summing over all N*P positions, instead
 of N per-image products to be summed afterwards. Groups (and depthwise, G = C) are the leading
-batch axis of ``matmul``.
+batch axis of ``matmul``; depthwise convs (one filter per channel) skip the GEMMs altogether
+and take the KH*KW shifted multiply-adds of ``depthwise.py``.
 
 **Cache blocking.** The columns are KH*KW times the size of the input: 75 MB for a batch of
 128 images of 16 channels at 32x32. Built for the whole batch at once, they are written to
@@ -33,14 +34,25 @@ cores, each thread with a single-threaded GEMM, as PyTorch does. Then the copies
 GEMMs run in parallel too, not only the GEMMs. The number of blocks is rounded up to a
 multiple of the thread count, so each thread gets its share, and the dW partial sums are added
 in block order, so the result is the same from run to run for a given thread count.
+
+**Winograd.** For 3x3 stride-1 convs, ``_correlate`` (so forward and the stride-1 dx) and the
+weight gradient may instead use Winograd F(2x2, 3x3) (``winograd.py``: 2.25x fewer multiplies),
+as ``minicls.backends.conv_algorithm`` decides (``_use_winograd``); im2col stays the fallback.
+
+Explained in tutorials/05_convolution.md.
 """
+import logging
+
 import numpy as np
 
+from ... import backends
 from ...autograd.function import Function
 from ...autograd.opspec import OpCase
 from ...backend import get_array_module
 from ...parallel import get_num_threads, parallel_for
 from ...utils import to_2tuple
+from . import depthwise
+from . import winograd
 from .im2col import col2im, im2col
 
 BLOCK_BYTES = 8 * 2**20
@@ -67,11 +79,19 @@ class Conv2d(Function):
                [(2, 4, 4, 5), (6, 2, 3, 3), (6,)], name='groups2'),
         OpCase(lambda lib, x, w: _conv(lib, x, w, groups=3, stride=2, padding=1),
                [(2, 3, 5, 5), (3, 1, 3, 3)], name='depthwise'),
+        OpCase(lambda lib, x, w, b: _conv(lib, x, w, b, groups=4, padding=1),
+               [(3, 4, 5, 6), (4, 1, 3, 3), (4,)], name='depthwise-3x3-pad1-bias'),
+        OpCase(lambda lib, x, w: _conv(lib, x, w, groups=2, padding='same', dilation=(2, 1)),
+               [(1, 2, 6, 5), (2, 1, 2, 3)], name='depthwise-same-dilation'),
+        OpCase(lambda lib, x, w: _conv(lib, x, w, groups=2, padding=1),
+               [(2, 2, 4, 4), (4, 1, 3, 3)], name='channel-multiplier-2-gemm'),
         OpCase(lambda lib, x, w: _conv(lib, x, w, padding='same', dilation=(1, 2)),
                [(1, 2, 4, 5), (2, 2, 2, 2)], name='same-even-kernel'),
         OpCase(lambda lib, x, w: _conv(lib, x, w), [(2, 3, 4, 4), (5, 3, 1, 1)], name='1x1'),
         OpCase(lambda lib, x, w: _conv(lib, x, w, padding=(2, 1)), [(2, 3, 3, 4), (2, 3, 2, 3)],
                name='padding-wider-than-kernel-col2im'),
+        OpCase(lambda lib, x, w, b: _conv(lib, x, w, b, padding=(0, 1)),
+               [(3, 2, 5, 4), (2, 2, 3, 3), (2,)], name='3x3-odd-output-bias'),  # Winograd tiles
     ]
 
     @staticmethod
@@ -79,11 +99,17 @@ class Conv2d(Function):
         kh, kw = weight.shape[2:]
         out_size = _conv_output_size(x.shape[2:], (kh, kw), stride, padding, dilation)
         geometry = ((kh, kw), stride, padding, dilation, out_size, groups)
-        y = _correlate(x, weight, geometry)
+        is_depthwise = depthwise.is_depthwise(x.shape, weight.shape, groups)
+        if is_depthwise:
+            y = depthwise.forward(x, weight, geometry, _blocks(x, geometry))
+        else:
+            y = _correlate(x, weight, geometry)
         if bias is not None:
             y += bias.reshape(1, -1, 1, 1)
         if ctx.needs_input_grad:
             ctx.geometry, ctx.x_shape, ctx.has_bias = geometry, x.shape, bias is not None
+            ctx.depthwise = is_depthwise
+            ctx.w_shape = weight.shape
             ctx.weight = weight if ctx.needs_input_grad[0] else None
             ctx.x = x if ctx.needs_input_grad[1] else None
         return y
@@ -92,11 +118,16 @@ class Conv2d(Function):
     def backward(ctx, gy):
         need_x, need_w = ctx.needs_input_grad[:2]
         gx = gw = gb = None
-        if need_x:
+        if ctx.depthwise:
+            gx, gw = depthwise.backward(gy, ctx.x, ctx.weight, ctx.geometry, ctx.x_shape,
+                                        _blocks(gy, ctx.geometry, ctx.x_shape[1]))
+        elif need_x:
             gx = _grad_input_by_correlation(gy, ctx.weight, ctx.geometry, ctx.x_shape)
             if gx is None:   # strided, or a padding wider than the kernel's reach
                 gx = _grad_input_by_col2im(gy, ctx.weight, ctx.geometry, ctx.x_shape)
-        if need_w:
+        if need_w and gw is None and _use_winograd(ctx.x, ctx.w_shape, ctx.geometry):
+            gw = winograd.winograd_grad_weight(gy, ctx.x, ctx.geometry[2])
+        elif need_w and gw is None:
             gw = _grad_weight(gy, ctx.x, ctx.geometry)
         if ctx.has_bias and ctx.needs_input_grad[2]:
             gb = gy.sum(axis=(0, 2, 3))
@@ -104,8 +135,11 @@ class Conv2d(Function):
 
 
 def _correlate(x, weight, geometry):
-    """y = W @ im2col(x), block by block on the pool's threads: (N, C, H, W) -> (N, O, OH, OW)."""
+    """y = W @ im2col(x), block by block on the pool's threads: (N, C, H, W) -> (N, O, OH, OW).
+    Winograd instead where ``minicls.backends.conv_algorithm`` picks it (``_use_winograd``)."""
     xp = get_array_module(x)
+    if _use_winograd(x, weight.shape, geometry):
+        return winograd.winograd_conv2d(x, weight, geometry[2])
     o, cg, kh, kw = weight.shape
     g, out_size = geometry[5], geometry[4]
     w_mat = weight.reshape(g, o // g, cg * kh * kw)
@@ -116,6 +150,27 @@ def _correlate(x, weight, geometry):
         y[block] = y_block.reshape(o, -1, *out_size).transpose(1, 0, 2, 3)
     parallel_for(one_block, _blocks(x, geometry))
     return y
+
+
+def _use_winograd(x, weight_shape, geometry):
+    """Whether ``_correlate`` takes Winograd F(2x2, 3x3): never with 'im2col'; where it applies
+    with 'winograd' (the other convs keep im2col, logged at debug level); with 'auto' where
+    it applies, on the CPU, and ``winograd.worth_it`` (a rule measured on 2 cores)."""
+    algorithm = backends.get_conv_algorithm()
+    if algorithm == 'im2col':
+        return False
+    kernel, stride, padding, dilation, out_size, groups = geometry
+    if not winograd.supports(weight_shape, stride, dilation, groups):
+        if algorithm == 'winograd':
+            logging.getLogger(__name__).debug(
+                'conv_algorithm=winograd: im2col for kernel %s, stride %s, dilation %s, '
+                'groups %d (Winograd F(2x2, 3x3) needs 3x3, stride 1, dilation 1, groups 1)',
+                kernel, stride, dilation, groups)
+        return False
+    if algorithm == 'winograd':
+        return True
+    return get_array_module(x) is np and winograd.worth_it(x.shape[1], weight_shape[0],
+                                                           out_size)
 
 
 def _grad_input_by_correlation(gy, weight, geometry, x_shape):
@@ -236,6 +291,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                            f'{padded[1]}). Kernel size: ({effective[0]} x {effective[1]}). '
                            "Kernel size can't be greater than actual input size (pad the input "
                            'or use a smaller kernel)')
+    backends.get_conv_algorithm()   # a bad setting fails here, not deep inside the op
     inputs = (input, weight) if bias is None else (input, weight, bias)
     out = Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation,
                        groups=groups)

@@ -15,6 +15,8 @@ Looping over the KH*KW taps (9 for a 3x3 kernel) and copying one slice each buil
 "column" tensor of every window at NumPy/CuPy speed (``im2col``). Going back, ``col2im``
 adds the KH*KW slices into a zero image with ``+=`` (a pixel shared by several windows simply
 receives several additions, one per tap, so no ``add.at`` is needed).
+
+Explained in tutorials/05_convolution.md.
 """
 import math
 

@@ -16,6 +16,8 @@ statistic averages over and dxhat = dy * weight::
 
 Missing ``weight``/``bias`` are passed as ones/zeros, which costs nothing extra in batch_norm
 (the affine transform is folded into one per-channel scale and shift).
+
+Explained in tutorials/06_batchnorm_and_init.md.
 """
 import numbers
 

@@ -13,6 +13,9 @@ the forward loop: where the forward *reads* a window, the backward *adds* into i
 Notation: input x (N, C, H, W), kernel KH x KW, stride (SH, SW), dilation (DH, DW); output
 pixel (p, q) reads rows p*SH + i*DH and columns q*SW + j*DW of the padded input, for each
 kernel tap (i, j).
+
+The conv loop is explained in tutorials/05_convolution.md, batch norm in
+tutorials/06_batchnorm_and_init.md.
 """
 import numpy as np
 

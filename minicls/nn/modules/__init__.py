@@ -10,6 +10,9 @@ from .linear import Identity, Linear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module
 from .normalization import GroupNorm, LayerNorm
+from .upsampling import Upsample
+from .attention import MultiheadAttention
+from .sync_batchnorm import SyncBatchNorm
 from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AvgPool2d, MaxPool2d
 
 __all__ = ['Module', 'Sequential', 'ModuleList', 'ModuleDict', 'Identity', 'Linear', 'Conv2d',
@@ -17,4 +20,5 @@ __all__ = ['Module', 'Sequential', 'ModuleList', 'ModuleDict', 'Identity', 'Line
            'ReLU', 'Tanh', 'Sigmoid', 'GELU', 'Softmax', 'LogSoftmax', 'Dropout', 'MaxPool2d',
            'AvgPool2d', 'AdaptiveAvgPool1d', 'AdaptiveAvgPool2d', 'Flatten', 'CrossEntropyLoss',
            'NLLLoss', 'MSELoss', 'L1Loss', 'BCEWithLogitsLoss', 'AdaptiveAvgPool3d', 'SiLU',
-           'ReLU6', 'Hardsigmoid', 'Hardswish', 'LeakyReLU']
+           'ReLU6', 'Hardsigmoid', 'Hardswish', 'LeakyReLU', 'Upsample',
+           'MultiheadAttention', 'SyncBatchNorm']

@@ -4,6 +4,8 @@ Training: ``y = (x - mean_B) / sqrt(var_B + eps) * weight + bias`` with the mean
 variance of the current batch, per channel; the running statistics move towards the batch
 ones: ``running = (1 - momentum) * running + momentum * batch`` (the unbiased variance, as
 PyTorch). Evaluation: the running statistics replace the batch ones.
+
+Explained in tutorials/06_batchnorm_and_init.md.
 """
 from ...creation import ones, tensor, zeros
 from ...dtypes import int64

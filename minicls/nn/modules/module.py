@@ -74,6 +74,7 @@ class Module(StateDictMixin):
         object.__setattr__(self, '_modules', OrderedDict())
         object.__setattr__(self, '_forward_pre_hooks', OrderedDict())
         object.__setattr__(self, '_forward_hooks', OrderedDict())
+        object.__setattr__(self, '_load_state_dict_pre_hooks', OrderedDict())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '

@@ -49,8 +49,26 @@ class StateDictMixin:
                                   keep_vars=keep_vars)
         return destination
 
+    def _register_load_state_dict_pre_hook(self, hook):
+        """Call ``hook(state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before this module's entries are loaded (torch's
+        signature; ``local_metadata`` is ``{}`` and ``strict`` is None here).
+
+        The hook may change ``state_dict`` in place (a private copy): a ViT uses one to
+        resize the ``pos_embed`` of a checkpoint trained at another resolution. Returns a
+        handle whose ``remove()`` takes the hook out.
+        """
+        from .module import RemovableHandle
+        hooks = self.__dict__.setdefault('_load_state_dict_pre_hooks', OrderedDict())
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
     def _load_from_state_dict(self, state_dict, prefix, missing_keys, error_msgs):
-        """Copy this module's own entries (not the children's) from ``state_dict``."""
+        """Copy this module's own entries (not the children's) from ``state_dict``, after
+        running the pre-load hooks."""
+        for hook in list(self.__dict__.get('_load_state_dict_pre_hooks', {}).values()):
+            hook(state_dict, prefix, {}, None, missing_keys, [], error_msgs)
         local = [(n, p) for n, p in self._parameters.items() if p is not None]
         local += [(n, b) for n, b in self._buffers.items()
                   if b is not None and n not in self._non_persistent_buffers_set]
