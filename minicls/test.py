@@ -96,9 +96,11 @@ def main(argv=None):
     from minicls.engine.runner import Runner
     runner = Runner.from_cfg(cfg)
     if args.tta:
-        from minicls.models import AverageClsScoreTTA
-        # load_from still loads: the wrapper hands load_state_dict on to the classifier
-        runner.model = AverageClsScoreTTA(runner.model)
+        from minicls.registry import MODELS
+        # load_from still loads: the wrapper hands load_state_dict on to the classifier;
+        # the config's tta_model (if any) chooses the views
+        tta_cfg = dict(cfg.get('tta_model') or dict(type='AverageClsScoreTTA'))
+        runner.model = MODELS.build(dict(tta_cfg, module=runner.model))
     collector = _CollectPredictions()
     if args.out:
         runner.register_hook(collector)

@@ -156,7 +156,8 @@ class DataLoader:
 
     def load_batch(self, epoch, index, indices):
         """Make batch number ``index`` of ``epoch`` from the samples ``indices``."""
-        seed_transforms([self.seed, epoch, index] + ([self.rank] if self.num_replicas > 1 else []))
+        rank = [self.rank] if self.num_replicas > 1 else []
+        seed_transforms([self.seed, epoch, index] + rank, epoch=epoch)
         return self.collate_fn([self.dataset[int(i)] for i in indices])
 
     def __iter__(self):

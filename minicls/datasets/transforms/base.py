@@ -9,6 +9,8 @@ Random transforms draw from :func:`get_rng`, a NumPy ``Generator`` that belongs 
 thread. :func:`seed_transforms` reseeds it; the :class:`~minicls.datasets.DataLoader` calls it
 before every batch with a seed made from ``(seed, epoch, batch index)``, so the same seed gives
 the same augmentations whatever the number of workers and however threads are scheduled.
+It also passes the epoch, which :func:`get_epoch` returns (transforms that change with the
+epoch, such as ``AlternatingFlip``, read it).
 
 Explained in tutorials/08_data_pipeline.md.
 """
@@ -16,23 +18,32 @@ import threading
 
 import numpy as np
 
-__all__ = ['BaseTransform', 'get_rng', 'seed_transforms']
+__all__ = ['BaseTransform', 'get_rng', 'get_epoch', 'seed_transforms']
 
 _local = threading.local()
 
 
-def seed_transforms(seed=None):
+def seed_transforms(seed=None, epoch=None):
     """Reseed the random generator that transforms use in the calling thread.
 
     Args:
         seed (int | Sequence[int] | None): anything ``np.random.default_rng`` accepts; None draws
             fresh entropy from the operating system.
+        epoch (int, optional): the training epoch of the samples that follow (for
+            :func:`get_epoch`); None leaves it as it was.
 
     Returns:
         numpy.random.Generator: the new generator.
     """
     _local.rng = np.random.default_rng(seed)
+    if epoch is not None:
+        _local.epoch = int(epoch)
     return _local.rng
+
+
+def get_epoch():
+    """The epoch the loader gave the calling thread in :func:`seed_transforms` (0 if none)."""
+    return getattr(_local, 'epoch', 0)
 
 
 def get_rng():

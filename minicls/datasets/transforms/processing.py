@@ -1,4 +1,5 @@
-"""Cropping and flipping: :class:`RandomCrop`, :class:`CenterCrop`, :class:`RandomFlip`.
+"""Cropping and flipping: :class:`RandomCrop`, :class:`CenterCrop`, :class:`RandomFlip`,
+:class:`AlternatingFlip`.
 
 Conventions follow mmpretrain / mmcv, which are not uniform, so read each docstring:
 ``RandomCrop.crop_size`` is ``(h, w)`` (mmpretrain) while ``CenterCrop.crop_size`` is
@@ -9,9 +10,9 @@ import numpy as np
 from minicls.registry import TRANSFORMS
 from minicls.utils import to_2tuple
 
-from .base import BaseTransform, check_img, get_rng
+from .base import BaseTransform, check_img, get_epoch, get_rng
 
-__all__ = ['RandomCrop', 'CenterCrop', 'RandomFlip']
+__all__ = ['RandomCrop', 'CenterCrop', 'RandomFlip', 'AlternatingFlip']
 
 _PAD_MODES = ('constant', 'edge', 'reflect', 'symmetric')
 
@@ -186,4 +187,42 @@ class RandomFlip(BaseTransform):
             results['img'] = _FLIPS[chosen](img)
         results['flip'] = chosen is not None
         results['flip_direction'] = chosen
+        return results
+
+
+@TRANSFORMS.register_module()
+class AlternatingFlip(BaseTransform):
+    """Flip each image left-right on every other epoch ("derandomized" flipping).
+
+    A random flip with probability 0.5 shows an image the same way twice in a row half of the
+    time; over a short schedule some images are never seen mirrored. Here image ``i`` is
+    flipped in epoch ``e`` iff ``first(i) XOR (e odd)``, where ``first(i)`` is a fixed coin
+    toss per image (a hash of ``seed`` and ``sample_idx``): each image alternates, and half of
+    them start mirrored. The epoch comes from the data loader (:func:`get_epoch`).
+
+    Args:
+        seed (int): chooses which images start flipped. Defaults to 0.
+
+    Needs ``sample_idx`` in the results (every minicls dataset sets it). Adds ``flip`` and
+    ``flip_direction`` as :class:`RandomFlip` does.
+    """
+
+    def __init__(self, seed=0):
+        self.seed = int(seed)
+
+    def first_flip(self, sample_idx):
+        """The coin toss of epoch 0: the top bit of a multiplicative hash (Knuth)."""
+        key = (int(sample_idx) + 0x9E3779B9 * (self.seed + 1)) % 2 ** 32
+        return bool((key * 2654435761) % 2 ** 32 >> 31)
+
+    def transform(self, results):
+        img = check_img(results, 'AlternatingFlip')
+        if 'sample_idx' not in results:
+            raise KeyError('AlternatingFlip needs "sample_idx" in the results (datasets set it);'
+                           ' use RandomFlip for samples without an index')
+        flip = self.first_flip(results['sample_idx']) != (get_epoch() % 2 == 1)
+        if flip:
+            results['img'] = img[:, ::-1]
+        results['flip'] = flip
+        results['flip_direction'] = 'horizontal' if flip else None
         return results

@@ -13,6 +13,11 @@ or after it is the same).
 
     model = AverageClsScoreTTA(classifier)       # or python -m minicls.test ... --tta
     model(**model.data_preprocessor(batch), mode='predict')
+
+More views: ``shifts=((0, 0), (1, 1), (-1, -1))`` also predicts on the image moved one pixel
+down-right and one pixel up-left (the border filled by reflection), each with its mirror:
+six views. A config chooses the views for ``--tta`` with ``tta_model = dict(
+type='AverageClsScoreTTA', shifts=...)``.
 """
 from ...autograd import no_grad
 from ...backend import get_array_module
@@ -23,10 +28,22 @@ from ...tensor import Tensor
 @MODELS.register_module()
 class AverageClsScoreTTA:
     """Wraps a classifier (``module``); only ``mode='predict'`` is augmented. Everything else
-    (``data_preprocessor``, ``eval``, ``to``, ``state_dict``...) is the classifier's."""
+    (``data_preprocessor``, ``eval``, ``to``, ``state_dict``...) is the classifier's.
 
-    def __init__(self, module):
+    Args:
+        module (Module | dict): the classifier.
+        flip (bool): add the mirror image of every view. Defaults to True.
+        shifts (Sequence[tuple[int, int]]): ``(down, right)`` pixel translations of the input,
+            each a view, the border filled by reflection. Defaults to ``((0, 0),)``.
+    """
+
+    def __init__(self, module, flip=True, shifts=((0, 0),)):
         self.module = MODELS.build(module) if isinstance(module, dict) else module
+        self.flip = bool(flip)
+        self.shifts = [(int(dy), int(dx)) for dy, dx in shifts]
+        if not self.shifts:
+            raise ValueError('AverageClsScoreTTA: shifts must hold at least one (dy, dx), '
+                             'e.g. ((0, 0),)')
 
     def __getattr__(self, name):
         return getattr(self.module, name)
@@ -36,11 +53,33 @@ class AverageClsScoreTTA:
             return self.module(inputs, targets, mode=mode)
         return self.predict(inputs, targets)
 
+    def views(self, x):
+        """The augmented copies of the ``(N, C, H, W)`` array ``x``."""
+        xp = get_array_module(x)
+        out = []
+        for dy, dx in self.shifts:
+            view = translate(x, dy, dx) if (dy, dx) != (0, 0) else x
+            out.append(view)
+            if self.flip:
+                out.append(xp.ascontiguousarray(view[..., ::-1]))   # mirrored
+        return out
+
     def predict(self, inputs, targets=None):
-        """``{'pred_score': mean of the two softmax scores (N, C), 'pred_label': (N,)}``."""
-        xp = get_array_module(inputs)
-        flipped = Tensor(xp.ascontiguousarray(inputs.data[..., ::-1]))   # (N, C, H, W) mirrored
+        """``{'pred_score': mean of the views' softmax scores (N, C), 'pred_label': (N,)}``."""
         with no_grad():
-            score = self.module.predict(inputs)['pred_score']
-            score = (score + self.module.predict(flipped)['pred_score']) / 2
+            scores = [self.module.predict(Tensor(v))['pred_score'] for v in self.views(inputs.data)]
+            score = scores[0]
+            for other in scores[1:]:
+                score = score + other
+            score = score / len(scores)
         return {'pred_score': score, 'pred_label': score.argmax(dim=1)}
+
+
+def translate(x, dy, dx):
+    """``x`` (N, C, H, W) moved ``dy`` pixels down and ``dx`` right; the border reflected:
+    ``out[..., i, j] = x[..., i - dy, j - dx]`` inside, mirrored at the edges."""
+    xp = get_array_module(x)
+    p = max(abs(dy), abs(dx))
+    padded = xp.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), mode='reflect')
+    h, w = x.shape[-2:]
+    return xp.ascontiguousarray(padded[..., p - dy:p - dy + h, p - dx:p - dx + w])

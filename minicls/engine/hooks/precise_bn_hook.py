@@ -1,0 +1,93 @@
+"""``PreciseBNHook``: recompute the BN running statistics after a training epoch.
+
+A BN layer keeps running averages of the batch means and variances for testing. They are
+updated in the forward pass of each step, and then the step changes the weights, so the
+averages always describe slightly older weights. With large learning rates (the fast CIFAR
+recipe moves BN biases with 64x the base rate) the gap can be large enough that the network
+is good with batch statistics and near chance with its running ones. This hook runs
+``num_samples`` training images through the model in training mode, without gradients, and
+sets every BN layer's statistics to the plain average over those batches (mmpretrain's
+``PreciseBNHook``), after every ``interval``-th and after the last training epoch, before the
+checkpoint is saved and before validation.
+
+With an ``EMAHook`` the averaged weights are swapped in while the statistics are computed:
+they are the weights that are validated and saved as the checkpoint's ``state_dict``.
+
+Explained in tutorials/13_training_fast.md.
+"""
+from minicls.autograd import no_grad
+from minicls.registry import HOOKS
+
+from .ema_hook import EMAHook
+from .hook import Hook
+
+__all__ = ['PreciseBNHook']
+
+
+def _batch_norms(model):
+    from minicls.nn.modules.batchnorm import _BatchNorm
+    return [m for m in model.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
+
+
+@HOOKS.register_module()
+class PreciseBNHook(Hook):
+    """Args:
+        num_samples (int): training images to average over, in whole batches (at least one).
+            Defaults to 8192.
+        interval (int): every ``interval`` epochs, and after the last one. Defaults to 1.
+    """
+
+    priority = 'ABOVE_NORMAL'   # before CheckpointHook saves the epoch
+
+    def __init__(self, num_samples=8192, interval=1):
+        if int(num_samples) < 1 or int(interval) < 1:
+            raise ValueError(f'PreciseBNHook: num_samples and interval must be >= 1, got '
+                             f'{num_samples} and {interval}')
+        self.num_samples, self.interval = int(num_samples), int(interval)
+
+    def after_train_epoch(self, runner):
+        epoch = runner.epoch + 1
+        if epoch % self.interval and epoch != runner.max_epochs:
+            return
+        norms = _batch_norms(runner.model)
+        if not norms:
+            runner.logger.info('PreciseBNHook: the model has no BN layer; nothing to do')
+            return
+        emas = [h.ema for h in runner.hooks if isinstance(h, EMAHook) and h.ema is not None]
+        for ema in emas:
+            ema.swap(runner.model)
+        try:
+            seen = self.update_bn_stats(runner, norms)
+        finally:
+            for ema in emas:
+                ema.swap(runner.model)
+        runner.logger.info(f'PreciseBNHook: BN statistics of {len(norms)} layers recomputed on '
+                           f'{seen} training images' + (' (averaged weights)' if emas else ''))
+
+    def update_bn_stats(self, runner, norms):
+        """Average the batch statistics of whole training batches; returns the image count."""
+        loader = runner.train_dataloader
+        sums, batches, seen = None, 0, 0
+        momenta = [bn.momentum for bn in norms]
+        for bn in norms:      # momentum 1: the running statistics become this batch's
+            bn.momentum = 1.0
+        try:
+            with no_grad():
+                for index, indices in enumerate(loader.batch_indices(runner.epoch)):
+                    data = runner.model.data_preprocessor(
+                        loader.load_batch(runner.epoch, index, indices), training=True)
+                    runner.model(**data, mode='tensor')
+                    stats = [(bn.running_mean.data.copy(), bn.running_var.data.copy())
+                             for bn in norms]
+                    sums = stats if sums is None else [
+                        (m0 + m1, v0 + v1) for (m0, v0), (m1, v1) in zip(sums, stats)]
+                    batches, seen = batches + 1, seen + len(indices)
+                    if seen >= self.num_samples:
+                        break
+        finally:
+            for bn, momentum in zip(norms, momenta):
+                bn.momentum = momentum
+        for bn, (mean, var) in zip(norms, sums):
+            bn.running_mean.data[...] = mean / batches
+            bn.running_var.data[...] = var / batches
+        return seen
