@@ -232,5 +232,20 @@ def test_table_of_contents_lists_every_tutorial():
     assert not missing, f'tutorials/README.md does not list {missing}'
 
 
+def test_every_chapter_ends_with_checked_exercises():
+    """An `## Exercises` section of two or three numbered questions, then their solutions:
+    python blocks with asserts, folded under <details> (run by test_tutorial_runs)."""
+    for path in TUTORIALS[:-1]:
+        text = path.read_text()
+        assert '\n## Exercises\n' in text, f'{path.name} has no ## Exercises section'
+        exercises = text.split('\n## Exercises\n', 1)[1]
+        questions, _, solutions = exercises.partition('<details>')
+        count = len(re.findall(r'^\d+\. ', questions, re.M))
+        assert 2 <= count <= 3, f'{path.name} has {count} exercises; write two or three'
+        solutions = solutions.split('</details>', 1)[0]
+        assert any('assert' in code for code, _ in parse(solutions)), (
+            f'{path.name}: the solutions under <details> need a python block with asserts')
+
+
 if __name__ == '__main__':
     main(sys.argv[1:])
