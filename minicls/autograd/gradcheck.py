@@ -31,15 +31,19 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     out = output(*inputs)
     xp = get_array_module(out.data)
     cotangent = xp.asarray(np.random.default_rng(seed).standard_normal(out.shape))
+    kept = [x.grad for x in checked]   # as torch's gradcheck, leave the inputs' .grad alone
     for x in checked:
         x.grad = None
     (out * Tensor(cotangent)).sum().backward()
+    analytics = [to_numpy(x.grad.data) if x.grad is not None else np.zeros(x.shape)
+                 for x in checked]
+    for x, grad in zip(checked, kept):
+        x.grad = grad
 
     def loss():
         return float((output(*inputs).data * cotangent).sum())
 
-    for index, x in enumerate(checked):
-        analytic = to_numpy(x.grad.data) if x.grad is not None else np.zeros(x.shape)
+    for index, (x, analytic) in enumerate(zip(checked, analytics)):
         numeric = np.zeros(x.shape)
         flat = x.data.reshape(-1)  # a view: nudging it nudges x
         for i in range(flat.size):

@@ -184,6 +184,9 @@ def test_a_user_function_and_gradcheck():
             return 3 * x * x * gy
     x = minicls.randn(4, dtype=minicls.float64, requires_grad=True)
     assert gradcheck(Cube.apply, [x])
+    assert x.grad is None          # as torch's gradcheck: the inputs' .grad is left alone
+    x.grad = minicls.ones(4, dtype=minicls.float64)
+    assert gradcheck(Cube.apply, [x]) and np.array_equal(x.grad.numpy(), np.ones(4))
 
     class Wrong(Cube):
         @staticmethod
