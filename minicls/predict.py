@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-from minicls.cli import command_line, load_config, make_parser
+from minicls.cli import command_line, configs_help, load_config, make_parser
 
 
 def collect_images(items):
@@ -63,7 +63,7 @@ EXAMPLES = """examples:
 @command_line
 def main(argv=None):
     parser = make_parser('python -m minicls.predict', 'Classify images with a trained model.',
-                         EXAMPLES)
+                         EXAMPLES + configs_help())
     parser.add_argument('images', nargs='+', help='image files, folders (every image below '
                                                   "them) or globs ('photos/*.jpg')")
     parser.add_argument('--config', help='config file or shipped config name (default: the '

@@ -112,8 +112,7 @@ def test_help_lists_configs_and_examples_and_explains_every_option(module, monke
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert 'examples:' in out and f'python -m minicls.{module.__name__.split(".")[-1]}' in out
-    if module is not predict_cli:
-        assert 'cpu/resnet_small_cpu_cifar10' in out and 'quickstart/mnist_quickstart' in out
+    assert 'cpu/resnet_small_cpu_cifar10' in out and 'quickstart/mnist_quickstart' in out
     actions = [a for a in parsers[0]._actions if not isinstance(a, argparse._HelpAction)]
     assert actions and all(a.help for a in actions), [a.dest for a in actions if not a.help]
 
