@@ -1,6 +1,8 @@
 """Checks of the data against the model, run once at the start of ``Runner.train``.
 
-Each mistake here would otherwise train without an error and give wrong results, or fail
+``check_not_empty`` refuses a loader that gives no batch (an empty folder, ``indices=0``,
+``drop_last`` with too few samples) before a whole epoch is spent finding out. Each other
+mistake here would otherwise train without an error and give wrong results, or fail
 much later with a message about shapes:
 
 - the train and val data sets name different classes (or the same ones in another order),
@@ -12,7 +14,25 @@ much later with a message about shapes:
 """
 import os.path as osp
 
-__all__ = ['check_datasets']
+__all__ = ['check_datasets', 'check_not_empty']
+
+
+def check_not_empty(key, loader):
+    """``loader``, or a ValueError naming it, its data set and where that was read from
+    when it gives no batch (an empty folder, ``indices=0``, ``drop_last`` with few samples)."""
+    dataset = getattr(loader, 'dataset', None)
+    if dataset is None or not hasattr(loader, '__len__') or len(loader):
+        return loader
+    ann_file = getattr(dataset, 'ann_file', '')
+    source = (osp.join(getattr(dataset, 'data_root', ''), ann_file) if ann_file
+              else getattr(dataset, 'data_prefix', None) or getattr(dataset, 'data_root', '?'))
+    what = f'{type(dataset).__name__} data set of {key} (read from {source!r})'
+    if len(dataset):
+        raise ValueError(f'{key}: batch_size={loader.batch_size} with drop_last=True gives no '
+                         f'batch from the {len(dataset)} samples of the {what}: use a smaller '
+                         'batch_size or drop_last=False')
+    raise ValueError(f'the {what} has no samples: check {key}.dataset (data_root, '
+                     'data_prefix, ann_file, indices)')
 
 
 def _where(dataset):

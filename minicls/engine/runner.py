@@ -30,7 +30,7 @@ import minicls.distributed
 from minicls.backend import parse_device
 from minicls.config import Config
 from minicls.config.errors import ConfigError, ConfigKeyError
-from minicls.datasets.checks import check_datasets
+from minicls.datasets.checks import check_datasets, check_not_empty
 from minicls.models.losses.utils import parse_losses
 from minicls.registry import HOOKS, MODELS
 
@@ -60,24 +60,6 @@ DEFAULT_HOOKS = dict(
 
 def _to_dict(value):
     return value.to_dict() if hasattr(value, 'to_dict') else copy.deepcopy(value)
-
-
-def _check_not_empty(key, loader):
-    """``loader``, or a ValueError naming it, its data set and where that was read from
-    when it gives no batch (an empty folder, ``indices=0``, ``drop_last`` with few samples)."""
-    dataset = getattr(loader, 'dataset', None)
-    if dataset is None or not hasattr(loader, '__len__') or len(loader):
-        return loader
-    ann_file = getattr(dataset, 'ann_file', '')
-    source = (osp.join(getattr(dataset, 'data_root', ''), ann_file) if ann_file
-              else getattr(dataset, 'data_prefix', None) or getattr(dataset, 'data_root', '?'))
-    what = f'{type(dataset).__name__} data set of {key} (read from {source!r})'
-    if len(dataset):
-        raise ValueError(f'{key}: batch_size={loader.batch_size} with drop_last=True gives no '
-                         f'batch from the {len(dataset)} samples of the {what}: use a smaller '
-                         'batch_size or drop_last=False')
-    raise ValueError(f'the {what} has no samples: check {key}.dataset (data_root, '
-                     'data_prefix, ann_file, indices)')
 
 
 class Runner(CheckpointMixin):
@@ -258,9 +240,9 @@ class Runner(CheckpointMixin):
         val_begin = int(train_cfg.get('val_begin', 1))
         do_val = self.cfg.get('val_dataloader') is not None and self.cfg.get('val_cfg', {}) \
             is not None and self.cfg.get('val_evaluator') is not None
-        loader = _check_not_empty('train_dataloader', self.train_dataloader)
+        loader = check_not_empty('train_dataloader', self.train_dataloader)
         if do_val:  # built now, so that an empty one fails before training, not after it
-            _check_not_empty('val_dataloader', self.val_dataloader)
+            check_not_empty('val_dataloader', self.val_dataloader)
         model = ddp.unwrap(self.model)  # the model inside DistributedDataParallel, if any
         check_datasets(model, getattr(loader, 'dataset', None),  # minicls/datasets/checks.py
                        getattr(self.val_dataloader, 'dataset', None) if do_val else None, self.cfg)
@@ -302,7 +284,7 @@ class Runner(CheckpointMixin):
         cfg = _to_dict(self.cfg.get('optim_wrapper'))
         if cfg is None:
             raise ConfigKeyError('the config has no optim_wrapper, e.g. optim_wrapper=dict('
-                           "optimizer=dict(type='SGD', lr=0.1, momentum=0.9))")
+                                 "optimizer=dict(type='SGD', lr=0.1, momentum=0.9))")
         scale = _to_dict(self.cfg.get('auto_scale_lr')) or {}
         if scale.get('enable') and scale.get('base_batch_size'):
             batch = loader.batch_size * minicls.distributed.get_world_size()  # all ranks'
@@ -385,7 +367,7 @@ class Runner(CheckpointMixin):
 
     def _evaluate_only(self, mode):
         self._start_logs(mode)
-        _check_not_empty(f'{mode}_dataloader', self._loader(f'{mode}_dataloader'))
+        check_not_empty(f'{mode}_dataloader', self._loader(f'{mode}_dataloader'))
         if self.cfg.get('load_from'):  # testing a model needs every weight
             self.load_checkpoint(self.cfg.load_from, strict=True)
         self.call_hook('before_run')
