@@ -14,6 +14,7 @@ SECTION_KEYS = dict(
     val_cfg=('type', ),
     test_cfg=('type', ),
     auto_scale_lr=('enable', 'base_batch_size'),
+    # deterministic: minicls always is, for a given thread count; diff_rank_seed: see below
     randomness=('seed', 'deterministic', 'diff_rank_seed'),
 )
 LOOP_TYPES = dict(train_cfg='EpochBasedTrainLoop', val_cfg='ValLoop', test_cfg='TestLoop')
@@ -31,6 +32,10 @@ def check_sections(cfg):
                                   f'{value!r}')
         if isinstance(value, dict):
             check_keys(value, keys, section)
+        if section == 'randomness' and value and value.get('diff_rank_seed'):
+            raise ConfigError('randomness.diff_rank_seed=True is not supported: every rank '
+                              "uses rank 0's seed (the same initial weights) and the data "
+                              'augmentation already differs per rank; remove it')
         loop = LOOP_TYPES.get(section)
         if loop and value and value.get('type', loop) != loop:
             raise ConfigError(f'{section}: minicls has the {loop} only, not '

@@ -274,6 +274,8 @@ def test_unknown_keys_in_the_sections_the_runner_reads_are_refused(data_root, tm
             (dict(test_cfg=dict(fp16=True)), "test_cfg has no key 'fp16'. Valid keys: type"),
             (dict(auto_scale_lr=dict(base_batchsize=8)), "Did you mean 'base_batch_size'?"),
             (dict(randomness=dict(sed=0)), "randomness has no key 'sed'"),
+            (dict(randomness=dict(seed=0, diff_rank_seed=True)), 'diff_rank_seed=True is not '
+                                                                 'supported'),
             (dict(train_cfg=dict(type='IterBasedTrainLoop', max_iters=9)), "has no key"),
             (dict(train_cfg=dict(type='IterBasedTrainLoop')), 'the EpochBasedTrainLoop only'),
             (dict(val_cfg=3), 'val_cfg must be a dict'),
