@@ -276,3 +276,12 @@ def test_skips_are_summed_up_in_one_line_per_reason():
 
     conftest.pytest_terminal_summary(Reporter())
     assert Reporter.lines == ['skipped: 3 (no torch); 1 (no CuPy)']
+
+
+def test_a_visualization_hook_asked_to_draw_says_it_cannot(log):
+    """mmpretrain's configs carry VisualizationHook(enable=False); enable=True would draw
+    predictions, which minicls does not: a warning, not silence."""
+    HOOKS.build(dict(type='VisualizationHook', enable=False))
+    assert 'VisualizationHook' not in log.text
+    HOOKS.build(dict(type='VisualizationHook', enable=True, interval=5))
+    assert 'does not draw predictions' in log.text and 'curves.png' in log.text

@@ -1,4 +1,5 @@
 """Small default hooks: timing, the LR schedule, and mmengine names that need no work here."""
+import logging
 import time
 
 from minicls.registry import HOOKS
@@ -105,3 +106,8 @@ class VisualizationHook(Hook):
 
     def __init__(self, **kwargs):
         self.kwargs = kwargs
+        if kwargs.get('enable'):  # asked for pictures it cannot draw: say so
+            logging.getLogger('minicls').warning(
+                'VisualizationHook(enable=True): minicls does not draw predictions during '
+                'validation; the run writes curves.png, and python -m minicls.tools.'
+                'confusion_matrix draws the test predictions')
