@@ -15,30 +15,7 @@ from minicls import nn
 from minicls.nn import functional as F
 from minicls.registry import MODELS
 
-__all__ = ['MultiheadAttention', 'LayerScale', 'scaled_dot_product_attention_pyimpl']
-
-
-def scaled_dot_product_attention_pyimpl(query, key, value, dropout_p=0.0, scale=None,
-                                        training=True):
-    """``softmax(q @ k^T * scale) @ v`` from plain ops (mmpretrain's fallback when torch has
-    no fused kernel); ``scale`` defaults to ``1 / sqrt(head_dims)``.
-
-    q, k, v: ``(..., N, head_dims)`` -> ``(..., N, head_dims)``.
-    """
-    scale = query.shape[-1] ** -0.5 if scale is None else scale
-    weights = F.softmax(query @ key.transpose(-2, -1) * scale, dim=-1)
-    if dropout_p > 0:
-        weights = F.dropout(weights, dropout_p, training=training)
-    return weights @ value
-
-
-def _attention(query, key, value, dropout_p, scale):
-    """``F.scaled_dot_product_attention`` when minicls has it, else the plain-op version
-    (the same numbers; the fused one saves memory in backward)."""
-    sdpa = getattr(F, 'scaled_dot_product_attention', None)
-    if sdpa is None:
-        return scaled_dot_product_attention_pyimpl(query, key, value, dropout_p, scale)
-    return sdpa(query, key, value, dropout_p=dropout_p, scale=scale)
+__all__ = ['MultiheadAttention', 'LayerScale']
 
 
 class LayerScale(nn.Module):
@@ -128,7 +105,8 @@ class MultiheadAttention(nn.Module):
         B, N, _ = x.shape
         qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dims).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
-        out = _attention(q, k, v, self.attn_drop if self.training else 0., self.scale)
+        out = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.attn_drop if self.training else 0., scale=self.scale)
         out = out.transpose(1, 2).reshape(B, N, self.embed_dims)
         out = self.out_drop(self.gamma1(self.proj_drop(self.proj(out))))
         if self.v_shortcut:
