@@ -143,10 +143,7 @@ def measure_step_memory(args):
         step = resnet_torch(torch, args.batch, 'cpu', g)['ResNet_CIFAR-18 train step']
         step()
     else:
-        step = resnet_minicls(args.batch, 'cpu', rng)
-        if isinstance(step, str):
-            raise SystemExit(step)
-        step = step['ResNet_CIFAR-18 train step']
+        step = resnet_minicls(args.batch, 'cpu', rng)['ResNet_CIFAR-18 train step']
     step()
     step()
     print((peak_rss_kib() - before) / 1024)
