@@ -14,6 +14,7 @@ import pytest
 import minicls
 import minicls.nn.functional as F
 from minicls.nn.functional import conv as conv_module
+from minicls.nn.functional import pooling
 from minicls.nn.functional import reference as R
 from minicls.nn.functional.conv import Conv2d
 from minicls.nn.functional.normalization import BatchNorm
@@ -233,6 +234,45 @@ def test_max_pool2d_matches_the_reference_over_a_grid(kwargs):
     np.testing.assert_array_equal(out.numpy(), R.max_pool2d(x, **kwargs))
     g = backward(out)
     np.testing.assert_allclose(t.grad.numpy(), R.max_pool2d_backward(g, x, **kwargs), **TOL)
+
+
+
+@pytest.mark.parametrize('block_size', [2 ** 18, 2000], ids=['one-block', 'many-blocks'])
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('shape', [(4, 8, 31, 31), (4, 16, 15, 15), (2, 16, 7, 7)])
+@pytest.mark.parametrize('kwargs', [dict(kernel_size=2), dict(kernel_size=3, stride=2,
+                                                                 padding=1)], ids=str)
+def test_max_pool2d_blocks_match_the_reference_exactly(kwargs, shape, dtype, block_size,
+                                                        monkeypatch):
+    """FastCifarNet's pooling shapes, scaled down; four values only, so most windows tie (the
+    gradient goes to the first max). Kernel 2 takes the tiled backward (written, not added:
+    exactly equal), kernel 3 the overlapping one (its sums of several dy add up in another
+    order than the reference's); ``block_size`` 2000 cuts images into runs of channels."""
+    blocks = pooling._blocks
+    monkeypatch.setattr(pooling, '_blocks', lambda xp, shape: blocks(xp, shape, block_size))
+    x = np.random.default_rng(0).integers(-2, 2, shape).astype(dtype)
+    t = minicls.tensor(x, requires_grad=True)
+    out = F.max_pool2d(t, **kwargs)
+    np.testing.assert_array_equal(out.numpy(), R.max_pool2d(x, **kwargs))
+    g = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
+    out.backward(minicls.tensor(g))
+    expected = R.max_pool2d_backward(g, x, **kwargs)
+    if kwargs['kernel_size'] == 2:
+        np.testing.assert_array_equal(t.grad.numpy(), expected)
+    else:
+        np.testing.assert_allclose(t.grad.numpy(), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_max_pool2d_tiled_backward_keeps_an_infinite_gradient_to_its_winner():
+    """dy * (arg == k) would give inf * 0 = nan at the losers: a non-finite dy takes the
+    where() path, so the losers get 0 as before."""
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    t = minicls.tensor(x, requires_grad=True)
+    g = np.array([[[[np.inf, 1.0], [-np.inf, 2.0]]]])
+    F.max_pool2d(t, 2).backward(minicls.tensor(g))
+    expected = np.zeros((4, 4))
+    expected[1::2, 1::2] = g[0, 0]
+    np.testing.assert_array_equal(t.grad.numpy()[0, 0], expected)
 
 
 @pytest.mark.parametrize('kwargs', AVG_GRID, ids=str)

@@ -3,12 +3,16 @@
 Max and average pooling loop over the KH*KW kernel taps; for each tap, the pixels that tap
 reads in *every* window form one strided slice of the padded input (``im2col.tap_slices``).
 So the window max is a running maximum over KH*KW slices, the window sum a running sum, and
-both backward passes add the gradient back through the same slices with ``+=``.
+both backward passes add the gradient back through the same slices with ``+=`` (max
+pooling writes it instead where the windows tile the input, see ``MaxPool2d``).
 No column tensor is built: pooling needs only one output-sized buffer at a time.
 """
+import numpy as np
+
 from ...autograd.function import Function
 from ...autograd.opspec import OpCase
 from ...backend import get_array_module
+from ...parallel import parallel_for
 from ...utils import to_2tuple
 from .im2col import check_pool_args, pad2d, pool_output_size, tap_slices
 
@@ -28,6 +32,14 @@ class MaxPool2d(Function):
     padding with -inf (a padded pixel never wins). dx: dy goes to the arg max of its window;
     ties go to the first tap in row-major order, as in PyTorch.
 
+    Speed (CPU): the work is cut into blocks of images/channels (``_blocks``) small enough to
+    stay in cache over the KH*KW tap passes, run on the threads of ``parallel_for``. Every
+    step writes into a preallocated buffer (no boolean fancy indexing): the arg max keeps
+    ``arg = max(arg, k * (window > best))``, which is the first max since k only grows. In
+    backward, when the windows tile the input (stride == kernel, no dilation) each pixel gets
+    one tap of one window, so ``gx[taps k] = dy * (arg == k)`` is written once, not added up
+    (only for a finite dy: inf * 0 would be nan; a losing pixel may hold -0.0 there).
+
     Plain reference: minicls.nn.functional.reference.max_pool2d (and max_pool2d_backward)."""
     cases = [
         OpCase(lambda lib, x: lib.nn.functional.max_pool2d(x, 3, 2, padding=1), [(2, 2, 7, 6)],
@@ -45,25 +57,68 @@ class MaxPool2d(Function):
     def forward(ctx, x, *, kernel, stride, padding, dilation, out_size):
         xp = get_array_module(x)
         full = _full_padding(x.shape[2:], kernel, stride, padding, dilation, out_size)
-        x_pad = pad2d(x, full, value=-float('inf'))
+        x_pad = pad2d(x, full, value=-float('inf'))    # x itself when there is no padding
         taps = tap_slices(kernel, stride, dilation, out_size)
-        best = x_pad[:, :, taps[0][0], taps[0][1]].copy()
-        arg = xp.zeros(best.shape, dtype=xp.uint8 if len(taps) < 256 else xp.int32)
-        for k, (rows, columns) in enumerate(taps[1:], start=1):
-            window = x_pad[:, :, rows, columns]
-            arg[window > best] = k            # strictly greater: the first max wins
-            xp.maximum(best, window, out=best)
+        best = xp.empty(x.shape[:2] + tuple(out_size), dtype=x.dtype)
+        arg = xp.empty(best.shape, dtype=xp.uint8 if len(taps) < 256 else xp.int32)
+
+        def run(block):                                # best[block], arg[block] from x[block]
+            x_b, best_b, arg_b = x_pad[block], best[block], arg[block]
+            mask, step = xp.empty(best_b.shape, dtype=bool), xp.empty_like(arg_b)
+            best_b[...] = x_b[:, :, taps[0][0], taps[0][1]]
+            arg_b[...] = 0
+            for k, (rows, columns) in enumerate(taps[1:], start=1):
+                window = x_b[:, :, rows, columns]
+                xp.greater(window, best_b, out=mask)   # strictly greater: the first max wins
+                xp.multiply(mask, arg.dtype.type(k), out=step)
+                xp.maximum(arg_b, step, out=arg_b)     # k where the window beat best
+                xp.maximum(best_b, window, out=best_b)
+
+        parallel_for(run, _blocks(xp, x_pad.shape))
         if ctx.needs_input_grad:
             ctx.arg, ctx.x_shape, ctx.full, ctx.taps = arg, x.shape, full, taps
+            ctx.tiled = stride == kernel and dilation == (1, 1)
+            ctx.covered = (out_size[0] * kernel[0], out_size[1] * kernel[1])
         return best
 
     @staticmethod
     def backward(ctx, gy):
         xp = get_array_module(gy)
-        gx = _zeros_padded(xp, ctx.x_shape, ctx.full, gy.dtype)
-        for k, (rows, columns) in enumerate(ctx.taps):
-            gx[:, :, rows, columns] += xp.where(ctx.arg == k, gy, 0)
+        top, bottom, left, right = ctx.full
+        n, c, h, w = ctx.x_shape
+        gx = xp.empty((n, c, h + top + bottom, w + left + right), dtype=gy.dtype)
+        rows_covered, columns_covered = ctx.covered
+
+        def run(block):                                # gx[block] from gy[block], arg[block]
+            gx_b, gy_b, arg_b = gx[block], gy[block], ctx.arg[block]
+            mask = xp.empty(arg_b.shape, dtype=bool)
+            if ctx.tiled and xp.isfinite(gy_b).all():  # one window per pixel: write, not add
+                gx_b[:, :, rows_covered:] = 0           # the rows and columns floor mode drops
+                gx_b[:, :, :, columns_covered:] = 0
+                for k, (rows, columns) in enumerate(ctx.taps):
+                    xp.equal(arg_b, k, out=mask)
+                    xp.multiply(gy_b, mask, out=gx_b[:, :, rows, columns])
+            else:
+                gx_b[...] = 0
+                for k, (rows, columns) in enumerate(ctx.taps):
+                    xp.equal(arg_b, k, out=mask)
+                    gx_b[:, :, rows, columns] += xp.where(mask, gy_b, 0)
+
+        parallel_for(run, _blocks(xp, gx.shape))
         return _crop(gx, ctx.x_shape, ctx.full)
+
+
+def _blocks(xp, shape, size=2 ** 18):
+    """(images, channels) index pairs cutting an (N, C, H, W) array into blocks of about
+    ``size`` elements (whole images, else runs of channels of one image), for parallel_for;
+    one block on a GPU, where one kernel already fills the device."""
+    n, c, h, w = shape
+    if xp is not np:
+        return [(slice(None), slice(None))]
+    channels = max(1, min(c, size // (h * w)))
+    images = max(1, size // (c * h * w)) if channels == c else 1
+    return [(slice(i, i + images), slice(j, j + channels))
+            for i in range(0, n, images) for j in range(0, c, channels)]
 
 
 class AvgPool2d(Function):
