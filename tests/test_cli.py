@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from image_folders import two_colour_classes
+
 from minicls import predict as predict_cli
 from minicls import test as test_cli
 from minicls import train as train_cli
@@ -45,14 +47,7 @@ randomness = dict(seed=0)
 @pytest.fixture(scope='module')
 def config(tmp_path_factory):
     root = tmp_path_factory.mktemp('cli')
-    rng = np.random.default_rng(0)
-    for split in ('train', 'val'):
-        for c, color in enumerate([(220, 30, 30), (30, 30, 220)]):
-            folder = root / split / ('red' if c == 0 else 'blue')
-            folder.mkdir(parents=True)
-            for i in range(8):
-                img = np.clip(np.array(color) + rng.normal(0, 30, (8, 8, 3)), 0, 255)
-                Image.fromarray(img.astype(np.uint8)).save(folder / f'{i}.png')
+    two_colour_classes(root, 8, colors=((220, 30, 30), (30, 30, 220)), names=('red', 'blue'))
     from minicls.configs import CONFIG_ROOT
     path = root / 'tiny.py'
     path.write_text(CONFIG.format(root=root, runtime=os.path.join(

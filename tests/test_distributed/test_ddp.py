@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from image_folders import save_images
+
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 
@@ -106,16 +108,11 @@ work_dir = 'work'
 def _folders(root):
     """Two colour classes of 8x8 images, 6 + 6 to train; 7 images of noise to validate (an
     accuracy of k/7 with 0 < k < 7, which a counted padding sample would change)."""
-    from PIL import Image
     rng = np.random.default_rng(0)
     for split, counts in (('train', (6, 6)), ('val', (4, 3))):
         colors = [(200, 40, 40), (40, 40, 200)] if split == 'train' else [(127, 127, 127)] * 2
         for c, (color, count) in enumerate(zip(colors, counts)):
-            folder = root / 'data' / split / f'class{c}'
-            folder.mkdir(parents=True)
-            for i in range(count):
-                img = np.clip(np.array(color) + rng.normal(0, 60, (8, 8, 3)), 0, 255)
-                Image.fromarray(img.astype(np.uint8)).save(folder / f'{i}.png')
+            save_images(root / 'data' / split / f'class{c}', color, count, rng, noise=60)
 
 
 @needs_mpi

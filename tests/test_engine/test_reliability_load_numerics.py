@@ -7,7 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
+
+from image_folders import two_colour_classes
 
 from minicls import predict as predict_cli
 from minicls import test as test_cli
@@ -30,15 +31,8 @@ def model_cfg(num_classes=2, **extra):
 @pytest.fixture(scope='module')
 def data_root(tmp_path_factory):
     """Two colour classes of 8x8 images, 8 per class and split."""
-    root = tmp_path_factory.mktemp('reliability')
-    rng = np.random.default_rng(0)
-    for split in ('train', 'val'):
-        for c, color in enumerate([(220, 30, 30), (30, 30, 220)]):
-            folder = root / split / f'class{c}'
-            folder.mkdir(parents=True)
-            for i in range(8):
-                img = np.clip(np.array(color) + rng.normal(0, 30, (8, 8, 3)), 0, 255)
-                Image.fromarray(img.astype(np.uint8)).save(folder / f'{i}.png')
+    root = two_colour_classes(tmp_path_factory.mktemp('reliability'), 8,
+                              colors=((220, 30, 30), (30, 30, 220)))
     (root / 'empty').mkdir()
     return root
 

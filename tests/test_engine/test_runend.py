@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from image_folders import save_images
+
 from minicls import nn
 from minicls import predict as predict_cli
 from minicls.datasets import CustomDataset
@@ -31,11 +33,7 @@ class RunendConvNet(nn.Module):
 
 
 def _images(folder, color, n=6, mode='RGB', seed=0):
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    for i in range(n):
-        img = np.clip(np.array(color) + rng.normal(0, 30, (8, 8, 3)), 0, 255).astype(np.uint8)
-        Image.fromarray(img).convert(mode).save(folder / f'{i}.png')
+    save_images(folder, color, n, np.random.default_rng(seed), mode=mode)
 
 
 @pytest.fixture(scope='module')

@@ -5,7 +5,8 @@ import re
 
 import numpy as np
 import pytest
-from PIL import Image
+
+from image_folders import two_colour_classes
 
 import minicls
 from minicls import nn
@@ -71,16 +72,7 @@ class CountHook(Hook):
 @pytest.fixture(scope='module')
 def data_root(tmp_path_factory):
     """Two colour classes of 8x8 noisy images, 12 per class and split."""
-    root = tmp_path_factory.mktemp('folders')
-    rng = np.random.default_rng(0)
-    for split in ('train', 'val'):
-        for c, color in enumerate([(200, 40, 40), (40, 40, 200)]):
-            folder = root / split / f'class{c}'
-            folder.mkdir(parents=True)
-            for i in range(12):
-                img = np.clip(np.array(color) + rng.normal(0, 40, (8, 8, 3)), 0, 255)
-                Image.fromarray(img.astype(np.uint8)).save(folder / f'{i}.png')
-    return root
+    return two_colour_classes(tmp_path_factory.mktemp('folders'), 12, noise=40)
 
 
 def make_cfg(data_root, work_dir, **over):
