@@ -5,11 +5,13 @@
 
 Rows: a 3x3 conv (batch 64, 64 -> 64 channels, 32x32, padding 1) forward and forward +
 backward, depthwise 3x3 convs and attention forward + backward (``mobile_and_attention_rows``;
-the rows are written in ``benchmark_rows.py``),
-BatchNorm2d + ReLU forward + backward, and ResNet_CIFAR-18's inference forward and
-training step (forward, cross-entropy, backward, SGD update) when ``minicls.models`` provides
-it. The two columns are timed interleaved (minicls, PyTorch, minicls, ...) after one warm-up
-run each, and each is the fastest of ``--repeat`` runs: on a busy machine the minimum is the
+the rows are written in ``benchmark_rows.py``), BatchNorm2d + ReLU forward + backward, and the
+inference forward and training step (forward, loss, backward, SGD update) of ResNet_CIFAR-18
+(cross-entropy) and of FastCifarNet (the ``fast_cifar`` recipe's model, label smoothing 0.2;
+PyTorch's twin is ``torch_fast_cifar_net``). A model is built (and stepped once) only when
+``--rows`` selects one of its rows, so ``--rows conv --batch 1024`` builds none. The two
+columns are timed interleaved (minicls, PyTorch, minicls, ...) after one warm-up run each, and
+each is the fastest of ``--repeat`` runs: on a busy machine the minimum is the
 run least disturbed by other processes. GFLOP/s counts the direct convolution's arithmetic
 (2 * multiply-adds; backward = 2x forward) whatever algorithm ran, beside one large GEMM's
 rate on this machine: "how close to the limit". The header names the CPU, its vector
@@ -78,12 +80,25 @@ def resnet_cifar18_flop(n):
     return flop + 2 * n * 512 * 10
 
 
+def fast_cifar_net_flop(n):
+    """Forward FLOP of FastCifarNet (the convs and the linear head; 0.118 GMAC = 0.236 GFLOP
+    per image): the 2x2 whitening conv 3 -> 24 at 31x31, then per group of widths 64/256/256 a
+    3x3 conv at the group's input size (31, 15, 7) and one at the pooled size (15, 7, 3)."""
+    flop, cin, size = conv_flop(n, 3, 24, 2, 31), 24, 31
+    for width in (64, 256, 256):
+        flop += conv_flop(n, cin, width, 3, size) + conv_flop(n, width, width, 3, size // 2)
+        cin, size = width, size // 2
+    return flop + 2 * n * 256 * 10
+
+
 def row_flop(n):
     """{row name: FLOP of one run}; rows without one (batch norm) are left out."""
     conv = conv_flop(n, 64, 64, 3, 32)
     return {'conv3x3 64->64 forward': conv, 'conv3x3 64->64 fwd+bwd': 3 * conv,
             'ResNet_CIFAR-18 inference': resnet_cifar18_flop(n),
-            'ResNet_CIFAR-18 train step': 3 * resnet_cifar18_flop(n)}
+            'ResNet_CIFAR-18 train step': 3 * resnet_cifar18_flop(n),
+            'FastCifarNet inference': fast_cifar_net_flop(n),
+            'FastCifarNet train step': 3 * fast_cifar_net_flop(n)}
 
 
 def gemm_gflops(size=2048, repeat=3):

@@ -41,21 +41,55 @@ def minicls_rows(args):
         y = F.relu(F.batch_norm(x, mean, var, gamma, beta, training=True))
         y.backward(gy)
     rows['BatchNorm2d+ReLU fwd+bwd'] = bn_relu
-    rows.update(resnet_minicls(n, dev, rng))
+    for name, build in (('ResNet_CIFAR-18', resnet_minicls),
+                        ('FastCifarNet', fast_cifar_minicls)):
+        if wanted(args, name):
+            rows.update(build(n, dev, rng))
     return rows
+
+
+def wanted(args, name):
+    """Whether ``--rows`` selects any row of the model ``name`` (inference / train step):
+    the same substring rule as the main loop, so unselected models are never built."""
+    return any(args.rows in f'{name} {kind}' for kind in ('inference', 'train step'))
 
 
 def resnet_minicls(n, dev, rng, lr=0.01):
     """{'ResNet_CIFAR-18 inference': callable, '... train step': callable}, each running the
     model once (forward, cross-entropy, backward, SGD update for the step)."""
     from minicls.models import build_classifier
-    from minicls.models.losses import parse_losses
     model = build_classifier(dict(
         type='ImageClassifier',
         backbone=dict(type='ResNet_CIFAR', depth=18),
         neck=dict(type='GlobalAveragePooling'),
         head=dict(type='LinearClsHead', num_classes=10, in_channels=512,
                   loss=dict(type='CrossEntropyLoss'))))
+    return classifier_rows('ResNet_CIFAR-18', model, n, dev, rng, lr)
+
+
+def fast_cifar_minicls(n, dev, rng, lr=0.01):
+    """The 'FastCifarNet inference' / '... train step' rows: the model of the shipped recipe
+    (``fast_cifar/_base_/fast_cifar_net.py``: its loss is LabelSmoothLoss 0.2); the whitening
+    weights stay random (the timing does not depend on them)."""
+    return classifier_rows('FastCifarNet', fast_cifar_net_minicls(), n, dev, rng, lr)
+
+
+def fast_cifar_net_minicls():
+    """FastCifarNet as the shipped recipe's model config builds it."""
+    import os.path as osp
+
+    from minicls.config import Config
+    from minicls.configs import CONFIG_ROOT
+    from minicls.models import build_classifier
+    path = osp.join(CONFIG_ROOT, 'fast_cifar', '_base_', 'fast_cifar_net.py')
+    return build_classifier(Config.fromfile(path)['model'])
+
+
+def classifier_rows(name, model, n, dev, rng, lr=0.01):
+    """{f'{name} inference': callable, f'{name} train step': callable} for a minicls
+    classifier on CIFAR-sized inputs (10 classes); the step zeroes the grads, runs
+    ``mode='loss'``, backward and an SGD update of the parameters that need grads."""
+    from minicls.models.losses import parse_losses
     model.to(dev).train()
     params = [p for p in model.parameters() if p.requires_grad]
     inputs = minicls.tensor(rng.standard_normal((n, 3, 32, 32), dtype=np.float32)).to(dev)
@@ -75,7 +109,7 @@ def resnet_minicls(n, dev, rng, lr=0.01):
             model(inputs=inputs, mode='tensor')
         model.train()
     step()  # fails here, not in the timing loop, if the model is broken
-    return {'ResNet_CIFAR-18 inference': inference, 'ResNet_CIFAR-18 train step': step}
+    return {f'{name} inference': inference, f'{name} train step': step}
 
 
 # ---------------------------------------------------------------- PyTorch rows
@@ -104,24 +138,38 @@ def torch_rows(args, torch, device='cpu'):
         x.grad = gamma.grad = beta.grad = None
         tf.relu(tf.batch_norm(x, mean, var, gamma, beta, training=True)).backward(gy)
 
-    return {'conv3x3 64->64 forward': conv_forward,
+    rows = {'conv3x3 64->64 forward': conv_forward,
             'conv3x3 64->64 fwd+bwd': conv_forward_backward,
-            **mobile_and_attention_rows(tf, randn, n),
-            'BatchNorm2d+ReLU fwd+bwd': bn_relu, **resnet_torch(torch, n, device, g)}
+            **mobile_and_attention_rows(tf, randn, n), 'BatchNorm2d+ReLU fwd+bwd': bn_relu}
+    if wanted(args, 'ResNet_CIFAR-18'):
+        rows.update(resnet_torch(torch, n, device, g))
+    if wanted(args, 'FastCifarNet'):
+        rows.update(torch_classifier_rows(torch, 'FastCifarNet', torch_fast_cifar_net(torch),
+                                          n, device, g, label_smoothing=0.2))
+    return rows
 
 
 def resnet_torch(torch, n, device, g, lr=0.01):
     """The ResNet_CIFAR-18 rows of ``resnet_minicls`` in PyTorch."""
-    model = torch_resnet_cifar18(torch).to(device)
+    return torch_classifier_rows(torch, 'ResNet_CIFAR-18', torch_resnet_cifar18(torch), n,
+                                 device, g, lr=lr)
+
+
+def torch_classifier_rows(torch, name, model, n, device, g, lr=0.01, label_smoothing=0.0):
+    """``classifier_rows`` in PyTorch: cross-entropy (with ``label_smoothing``) and an SGD
+    update of the parameters that need grads."""
+    model = model.to(device).train()
+    params = [p for p in model.parameters() if p.requires_grad]
     inputs = torch.randn(n, 3, 32, 32, generator=g).to(device)
     targets = torch.randint(0, 10, (n,), generator=g).to(device)
 
     def step():
-        for p in model.parameters():
+        for p in params:
             p.grad = None
-        torch.nn.functional.cross_entropy(model(inputs), targets).backward()
+        torch.nn.functional.cross_entropy(model(inputs), targets,
+                                          label_smoothing=label_smoothing).backward()
         with torch.no_grad():
-            for p in model.parameters():
+            for p in params:
                 p.add_(p.grad, alpha=-lr)
 
     def inference():
@@ -129,7 +177,7 @@ def resnet_torch(torch, n, device, g, lr=0.01):
         with torch.no_grad():
             model(inputs)
         model.train()
-    return {'ResNet_CIFAR-18 inference': inference, 'ResNet_CIFAR-18 train step': step}
+    return {f'{name} inference': inference, f'{name} train step': step}
 
 
 def mobile_and_attention_rows(functional, randn, n):
@@ -183,4 +231,30 @@ def torch_resnet_cifar18(torch):
         layers += [Block(cin, cout, stride), Block(cout, cout, 1)]
         cin = cout
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 10)]
+    return nn.Sequential(*layers).train()
+
+
+def torch_fast_cifar_net(torch):
+    """minicls's FastCifarNet (``fast_cifar/_base_/fast_cifar_net.py``) in torch: a frozen
+    2x2 whitening conv 3 -> 24 (bias trained) + GELU, 3 groups of widths 64/256/256 (conv 3x3
+    -> max-pool 2 -> BN -> GELU -> conv 3x3 -> BN -> GELU; BN eps 1e-12, momentum 0.4, scale
+    frozen at 1), global max, times 1/9, linear 256 -> 10."""
+    nn = torch.nn
+
+    def frozen(module):
+        module.weight.requires_grad = False
+        return module
+
+    class GlobalMax(nn.Module):
+        def forward(self, x):
+            return x.amax(dim=(2, 3)) * (1 / 9)
+
+    layers, cin = [frozen(nn.Conv2d(3, 24, 2, bias=True)), nn.GELU()], 24
+    for width in (64, 256, 256):
+        layers += [nn.Conv2d(cin, width, 3, padding=1, bias=False), nn.MaxPool2d(2),
+                   frozen(nn.BatchNorm2d(width, eps=1e-12, momentum=0.4)), nn.GELU(),
+                   nn.Conv2d(width, width, 3, padding=1, bias=False),
+                   frozen(nn.BatchNorm2d(width, eps=1e-12, momentum=0.4)), nn.GELU()]
+        cin = width
+    layers += [GlobalMax(), nn.Linear(256, 10)]
     return nn.Sequential(*layers).train()

@@ -1,6 +1,8 @@
 """``python -m minicls.tools.benchmark``: the FLOP counts behind its GFLOP/s columns, the
 machine line, interleaved min-of-N timing and the peak-RSS figure, one tiny run; the depthwise
-and attention rows run in both libraries under the same names, and ``--rows`` picks rows."""
+and attention rows run in both libraries under the same names, and ``--rows`` picks rows (and
+builds only the models it picks); FastCifarNet's PyTorch twin matches minicls's model."""
+import argparse
 import os
 import re
 import subprocess
@@ -10,8 +12,9 @@ import pytest
 
 import minicls
 import minicls.nn.functional as F
-from minicls import parallel
+from minicls import nn, parallel
 from minicls.tools import benchmark as B
+from minicls.tools import benchmark_rows as R
 from minicls.tools.benchmark_rows import mobile_and_attention_rows
 
 
@@ -64,7 +67,7 @@ def test_a_tiny_run_prints_every_row_with_rates_and_the_machine():
     assert re.search(r'one 2048x2048 float32 GEMM \(NumPy\): \d+ GFLOP/s', text)
     assert 'conv_algorithm=winograd' in text and '1 threads of' in text
     for row in ('conv3x3 64->64 forward', 'conv3x3 64->64 fwd+bwd', 'ResNet_CIFAR-18 inference',
-                'ResNet_CIFAR-18 train step'):
+                'ResNet_CIFAR-18 train step', 'FastCifarNet inference', 'FastCifarNet train step'):
         assert re.search(re.escape(row) + r'\s+[\d.]+\s+[\d.]+\s+nan\s+-\s+-', text), (row, text)
 
 
@@ -88,3 +91,65 @@ def test_rows_option_times_only_matching_rows(monkeypatch, capsys):
         parallel.set_num_threads(threads)
     table = capsys.readouterr().out.split('ratio')[1].strip().splitlines()
     assert [line.split()[0] for line in table if not line.startswith('load')] == ['attention']
+
+
+def test_fast_cifar_net_flop_is_the_sum_over_the_models_conv_and_linear_layers():
+    """Counted from the shapes the shipped model's Conv2d/Linear layers see in a forward."""
+    model, macs = R.fast_cifar_net_minicls(), []
+
+    def count(module, args, out):
+        if isinstance(module, nn.Conv2d):
+            cout, cin, kh, kw = module.weight.shape
+            macs.append(cin * kh * kw * out.shape[1] * out.shape[2] * out.shape[3])
+        else:
+            macs.append(module.in_features * module.out_features)
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            module.register_forward_hook(count)
+    model.eval()
+    with minicls.no_grad():
+        model(inputs=minicls.randn(1, 3, 32, 32), mode='tensor')
+    assert len(macs) == 8                          # whitening, 3 x 2 convs, the head
+    assert B.fast_cifar_net_flop(1) == 2 * sum(macs) == pytest.approx(0.236e9, rel=0.01)
+    rows = B.row_flop(4)
+    assert rows['FastCifarNet train step'] == 3 * rows['FastCifarNet inference'] == \
+        3 * B.fast_cifar_net_flop(4)
+
+
+def test_fast_cifar_rows_run_in_both_libraries_and_the_twin_matches():
+    torch = pytest.importorskip('torch')
+    args = argparse.Namespace(batch=2, device='cpu', rows='FastCifarNet')
+    ours, theirs = R.minicls_rows(args), R.torch_rows(args, torch)
+    names = ['FastCifarNet inference', 'FastCifarNet train step']
+    assert [k for k in ours if 'Net' in k] == names   # no ResNet built
+    assert [k for k in theirs if 'Net' in k] == names
+    for run in (*ours.values(), *theirs.values()):
+        run()
+    mine, twin = R.fast_cifar_net_minicls(), R.torch_fast_cifar_net(torch)
+    trainable = [sum(p.numel() for p in m.parameters() if p.requires_grad) for m in (mine, twin)]
+    total = [sum(p.numel() for p in m.parameters()) for m in (mine, twin)]
+    assert trainable[0] == trainable[1] and total[0] == total[1] == pytest.approx(1.97e6, rel=0.01)
+    mine.eval()
+    twin.eval()
+    with minicls.no_grad():
+        out = mine(inputs=minicls.randn(3, 3, 32, 32), mode='tensor')
+    with torch.no_grad():
+        assert tuple(out.shape) == tuple(twin(torch.randn(3, 3, 32, 32)).shape) == (3, 10)
+
+
+def test_rows_that_name_no_model_build_no_model(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError('a model was built')
+    for name in ('resnet_minicls', 'fast_cifar_minicls', 'resnet_torch',
+                 'torch_classifier_rows'):
+        monkeypatch.setattr(R, name, refuse)
+    args = argparse.Namespace(batch=2, device='cpu', rows='conv')
+    assert list(R.minicls_rows(args)) == ['conv3x3 64->64 forward', 'conv3x3 64->64 fwd+bwd',
+                                          'dwconv3x3 96ch 32x32 fwd+bwd',
+                                          'dwconv3x3 144ch 16x16 fwd+bwd',
+                                          'attention 4x65x48 fwd+bwd', 'BatchNorm2d+ReLU fwd+bwd']
+    torch = pytest.importorskip('torch')
+    assert 'FastCifarNet train step' not in R.torch_rows(args, torch)
+    args.rows = 'train step'                  # now both models are selected
+    with pytest.raises(AssertionError, match='a model was built'):
+        R.minicls_rows(args)
