@@ -4,6 +4,7 @@ The tiny config of tests/mpi_helpers.py is trained for one epoch in one process;
 validation images split into shards of 4 + 4 (one padding copy), so an accuracy of k/7 would
 become k/8 or (k+1)/8 if the copy were counted."""
 import json
+import os
 import re
 import subprocess
 import sys
@@ -28,9 +29,9 @@ def trained(tmp_path_factory):
 
 
 def _one_process(module, *args, cwd):
-    return subprocess.run([sys.executable, '-m', module, *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, env=dict(__import__('os').environ,
-                                                           PYTHONPATH=str(ROOT)))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, '-m', module, *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
 
 
 def _top1(run):
