@@ -15,7 +15,8 @@ import os
 import os.path as osp
 import sys
 
-__all__ = ['command_line', 'make_parser', 'user_errors', 'configs_help', 'load_config']
+__all__ = ['command_line', 'make_parser', 'add_launcher_argument', 'user_errors', 'configs_help',
+           'load_config']
 
 
 def user_errors():
@@ -67,6 +68,15 @@ def make_parser(prog, description, epilog=None):
                         help='show the traceback behind an error message (or set '
                              'MINICLS_DEBUG=1)')
     return parser
+
+
+def add_launcher_argument(parser):
+    """``--launcher none|mpi`` (default ``$MINICLS_LAUNCHER``), as mmpretrain's train and test
+    tools; ``minicls.engine.distributed.launch(args.launcher)`` acts on it."""
+    parser.add_argument('--launcher', default=os.environ.get('MINICLS_LAUNCHER', 'none'),
+                        help="'none' (one process) or 'mpi' (data-parallel ranks started by "
+                             'mpiexec; pip install -e ".[dist]"); default: $MINICLS_LAUNCHER '
+                             "or 'none'")
 
 
 def configs_help():

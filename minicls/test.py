@@ -5,6 +5,11 @@ training run, with its ``--cfg-options``). Prints the metrics (``Epoch(test) [le
 accuracy/top1: ...``). With ``--out preds.json`` also writes one record per image (index,
 path, true label, predicted label and scores), which
 ``python -m minicls.tools.confusion_matrix preds.json`` turns into a picture.
+
+``mpiexec -n 4 python -m minicls.test CONFIG CHECKPOINT --launcher mpi`` evaluates on 4
+data-parallel ranks, as mmpretrain's ``tools/dist_test.sh``: each rank predicts its shard of
+the test set, the runner gathers the predictions (each image once, in the data set's order)
+so the metrics are those of one process, and rank 0 alone prints them and writes ``--out``.
 """
 import json
 import os.path as osp
@@ -12,7 +17,9 @@ import sys
 
 import numpy as np
 
-from minicls.cli import command_line, configs_help, load_config, make_parser
+from minicls import distributed as dist
+from minicls.cli import (add_launcher_argument, command_line, configs_help, load_config,
+                         make_parser)
 from minicls.config import DictAction
 from minicls.config.cfg_options import check_option_types
 from minicls.engine.hooks import Hook
@@ -22,6 +29,7 @@ EXAMPLES = """examples:
   python -m minicls.test work_dirs/mnist_quickstart/epoch_12.npz   # the config saved in it
   python -m minicls.test mnist_quickstart work_dirs/mnist_quickstart/epoch_12.npz
   python -m minicls.test my_config.py epoch_18.npz --tta --out preds.json
+  mpiexec -n 2 python -m minicls.test my_config.py epoch_18.npz --launcher mpi  # 2 ranks
   then: python -m minicls.tools.confusion_matrix preds.json
 
 """
@@ -68,8 +76,11 @@ def main(argv=None):
     parser.add_argument('--tta', action='store_true',
                         help='flip test-time augmentation: average the scores of each image and '
                              'its mirror image (AverageClsScoreTTA), as mmpretrain\'s --tta')
+    add_launcher_argument(parser)
     parser.usage = '%(prog)s [CONFIG] CHECKPOINT [options]'
     args = parser.parse_args(argv)
+    from minicls.engine import distributed as ddp
+    ddp.launch(args.launcher)  # --launcher mpi: join the other ranks; an error ends them all
     if args.checkpoint is None:  # `test CHECKPOINT`: the config comes from the checkpoint
         if args.config.endswith(('.py', '.json')):
             parser.error(f'which checkpoint should {args.config} test? Give it after the config')
@@ -100,17 +111,23 @@ def main(argv=None):
         # load_from still loads: the wrapper hands load_state_dict on to the classifier;
         # the config's tta_model (if any) chooses the views
         tta_cfg = dict(cfg.get('tta_model') or dict(type='AverageClsScoreTTA'))
-        runner.model = MODELS.build(dict(tta_cfg, module=runner.model))
+        # around the classifier itself: testing needs no DistributedDataParallel, and its
+        # state_dict keys would not be the checkpoint's
+        runner.model = MODELS.build(dict(tta_cfg, module=ddp.unwrap(runner.model)))
     collector = _CollectPredictions()
     if args.out:
         runner.register_hook(collector)
     metrics = runner.test()
     if args.out:
+        # several ranks: every rank's records, in the data set's order, without the padding
+        records = ddp.gather_results(collector.records, len(runner.test_dataloader.dataset))
+        if dist.get_rank() != 0:
+            return 0
         classes = (runner.dataset_meta or {}).get('classes')
         with open(args.out, 'w', encoding='utf-8') as f:
             json.dump(dict(metrics=metrics, classes=list(classes) if classes else None,
-                           checkpoint=args.checkpoint, predictions=collector.records), f)
-        print(f'predictions of {len(collector.records)} images written to {args.out}')
+                           checkpoint=args.checkpoint, predictions=records), f)
+        print(f'predictions of {len(records)} images written to {args.out}')
     return 0
 
 

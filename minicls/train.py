@@ -9,12 +9,11 @@ minicls). Options as mmpretrain's ``tools/train.py``::
     python -m minicls.train CONFIG --resume epoch_3.npz
     mpiexec -n 4 python -m minicls.train CONFIG --launcher mpi   # 4 data-parallel ranks
 """
-import os
 import sys
 
 import minicls.distributed
 
-from minicls.cli import command_line, configs_help, make_parser
+from minicls.cli import add_launcher_argument, command_line, configs_help, make_parser
 from minicls.config import Config, DictAction
 from minicls.config.cfg_options import check_option_types
 from minicls.config.errors import ConfigError
@@ -51,10 +50,7 @@ def parse_args(argv=None):
                         help='do not evaluate during training')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by batch size / auto_scale_lr.base_batch_size')
-    parser.add_argument('--launcher', default=os.environ.get('MINICLS_LAUNCHER', 'none'),
-                        help="'none' (one process) or 'mpi' (data-parallel ranks started by "
-                             'mpiexec; pip install -e ".[dist]"); default: $MINICLS_LAUNCHER '
-                             "or 'none'")
+    add_launcher_argument(parser)
     return parser.parse_args(argv)
 
 

@@ -1,4 +1,5 @@
-"""What the runner does differently when several ranks train together (``--launcher mpi``).
+"""What the runner does differently when several ranks train or test together (``--launcher
+mpi`` of ``minicls.train`` and ``minicls.test``).
 
 Every rank runs the same Runner; these few functions are where they differ from one process:
 

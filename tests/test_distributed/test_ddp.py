@@ -4,8 +4,6 @@ The ranks' side is tests/test_distributed/mpi_ranks.py; each launch runs several
 starting MPI costs about a second."""
 import json
 import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -13,25 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from image_folders import save_images
+from mpi_helpers import TINY_CONFIG, mpiexec, needs_mpi, tiny_folders
 
 HERE = Path(__file__).parent
-ROOT = HERE.parent.parent
-
-try:
-    import mpi4py  # noqa: F401
-    MPIEXEC = shutil.which('mpiexec')
-    WHY = 'mpiexec not on PATH (pip install -e ".[dist]")'
-except ImportError:
-    MPIEXEC, WHY = None, 'mpi4py is not installed (pip install -e ".[dist]")'
-needs_mpi = pytest.mark.skipif(MPIEXEC is None, reason=WHY)
-
-
-def mpiexec(*args, cwd=None, timeout=60):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(ROOT), str(HERE)] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
-    return subprocess.run([MPIEXEC, '-n', '2', sys.executable, *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 @needs_mpi
@@ -81,46 +63,12 @@ def test_a_rank_that_raises_ends_every_rank_within_seconds():
     assert '[rank 1]' in run.stderr and 'rank 1 fails on purpose' in run.stderr
 
 
-CONFIG = """
-pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
-model = dict(type='ImageClassifier',
-             backbone=dict(type='ResNet_CIFAR', depth=18, num_stages=1, strides=(1, ),
-                           dilations=(1, ), out_indices=(0, ), base_channels=4,
-                           stem_channels=4, norm_cfg=dict(type='SyncBN')),
-             neck=dict(type='GlobalAveragePooling'),
-             head=dict(type='LinearClsHead', num_classes=2, in_channels=4))
-data_preprocessor = dict(num_classes=2, mean=[127.5] * 3, std=[60.0] * 3)
-train_dataloader = dict(batch_size=4, sampler=dict(type='DefaultSampler', shuffle=True),
-                        dataset=dict(type='CustomDataset', data_root='data/train',
-                                     pipeline=pipeline))
-val_dataloader = dict(batch_size=4, dataset=dict(type='CustomDataset', data_root='data/val',
-                                                 pipeline=pipeline))
-val_evaluator = dict(type='Accuracy', topk=(1, ))
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9))
-auto_scale_lr = dict(base_batch_size=4)
-train_cfg = dict(by_epoch=True, max_epochs=1, val_interval=1)
-default_hooks = dict(logger=dict(interval=1), progress_bar=dict(disable=True))
-randomness = dict(seed=0)
-work_dir = 'work'
-"""
-
-
-def _folders(root):
-    """Two colour classes of 8x8 images, 6 + 6 to train; 7 images of noise to validate (an
-    accuracy of k/7 with 0 < k < 7, which a counted padding sample would change)."""
-    rng = np.random.default_rng(0)
-    for split, counts in (('train', (6, 6)), ('val', (4, 3))):
-        colors = [(200, 40, 40), (40, 40, 200)] if split == 'train' else [(127, 127, 127)] * 2
-        for c, (color, count) in enumerate(zip(colors, counts)):
-            save_images(root / 'data' / split / f'class{c}', color, count, rng, noise=60)
-
-
 @needs_mpi
 def test_train_a_config_on_two_ranks_and_resume(tmp_path):
     """One work dir, one log, each checkpoint written once; --resume goes on; the validation
     accuracy of the 2 ranks equals that of one process on the same weights."""
-    _folders(tmp_path)
-    (tmp_path / 'tiny.py').write_text(CONFIG)
+    tiny_folders(tmp_path)
+    (tmp_path / 'tiny.py').write_text(TINY_CONFIG)
     run = mpiexec('-m', 'minicls.train', 'tiny.py', '--launcher', 'mpi', '--auto-scale-lr',
                   cwd=tmp_path, timeout=120)
     assert run.returncode == 0, run.stderr + run.stdout
@@ -167,13 +115,17 @@ def test_hooks_that_write_run_on_rank_0_only(monkeypatch):
         'CheckInvalidLossHook', 'IterTimerHook', 'ParamSchedulerHook', 'RuntimeInfoHook']
 
 
-def test_launcher_errors_are_one_line(monkeypatch, capsys):
+@pytest.mark.parametrize('tool', ['train', 'test'])
+def test_launcher_errors_are_one_line(tool, monkeypatch, capsys):
+    """train and test take the same --launcher (and $MINICLS_LAUNCHER), checked first."""
+    import importlib
     from minicls import distributed as dist
-    from minicls.train import main
-    assert main(['--launcher', 'slurm']) == 2
+    main = importlib.import_module(f'minicls.{tool}').main
+    args = ['missing.npz'] if tool == 'test' else []
+    assert main(args + ['--launcher', 'slurm']) == 2
     assert 'error: --launcher ' in capsys.readouterr().err
     monkeypatch.setattr(dist, 'is_available', lambda: False)
     monkeypatch.setenv('MINICLS_LAUNCHER', 'mpi')
-    assert main([]) == 2
+    assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count('\n') == 1 and 'pip install' in err and 'mpi4py' in err
