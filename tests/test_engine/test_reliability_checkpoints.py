@@ -313,6 +313,56 @@ def test_ctrl_c_during_validation_is_validated_again_on_resume(reference, tmp_pa
     assert same_weights(work / 'epoch_3.npz', reference / 'epoch_3.npz')
 
 
+KILL_IN_VALIDATION = """
+import os, signal, sys
+from minicls.engine.runner import Runner
+mode, sys.argv = sys.argv[1], sys.argv[:1] + sys.argv[2:]
+call_hook, real_replace, writes = Runner.call_hook, os.replace, []
+def kill_in_the_loop(self, name, **kwargs):   # epoch 2's validation, after its first batch
+    if mode == 'loop' and name == 'after_val_iter' and self.epoch == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    call_hook(self, name, **kwargs)
+def replace(src, dst):   # epoch_2.npz written again once validated: die before the rename
+    if mode == 'resave' and os.path.basename(dst) == 'epoch_2.npz':
+        writes.append(dst)
+        if len(writes) == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+    real_replace(src, dst)
+Runner.call_hook, os.replace = kill_in_the_loop, replace
+from minicls.train import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@posix_only
+@pytest.mark.parametrize('mode', ['loop', 'resave'])
+def test_kill_9_during_validation_is_validated_again_on_resume(reference, tmp_path, mode):
+    """kill -9 inside epoch 2's validation loop, or while epoch_2.npz is written again once
+    validated: epoch_2.npz (saved before the validation) says val_pending, so the resumed run
+    validates epoch 2 first; its scores per epoch and best checkpoint are the uninterrupted
+    run's, and an epoch checkpoint whose validation finished does not ask for it again."""
+    work = tmp_path / 'work'
+    done = subprocess.run([sys.executable, '-c', KILL_IN_VALIDATION, mode,
+                           *cli_args(work, 'train_cfg.max_epochs=3')],
+                          capture_output=True, text=True, env=ENV, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
+    assert pointer(work) == str(work / 'epoch_2.npz')
+    assert load_checkpoint(str(work / 'epoch_2.npz'))['meta']['val_pending'] is True
+    assert load_checkpoint(str(work / 'epoch_1.npz'))['meta']['val_pending'] is False
+    assert train(work, 'train_cfg.max_epochs=3', resume=True) == 0
+    assert 'Running again the validation of epoch 2' in log_text(work)
+    scores = val_epochs(work)
+    assert dict(scores) == dict(val_epochs(reference))
+    assert [step for step, _ in scores] == ([1, 2, 3] if mode == 'loop' else [1, 2, 2, 3])
+    best = sorted(p.name for p in work.glob('best_*.npz'))
+    assert best == sorted(p.name for p in reference.glob('best_*.npz'))
+    assert same_weights(work / best[0], reference / best[0])
+    assert same_weights(work / 'epoch_3.npz', reference / 'epoch_3.npz')
+    for name in ('epoch_2.npz', 'epoch_3.npz'):
+        assert load_checkpoint(str(work / name))['meta']['val_pending'] is False
+        assert load_checkpoint(str(reference / name))['meta']['val_pending'] is False
+
+
 def test_max_keep_ckpts_leaves_other_runs_newer_checkpoints(reference, tmp_path):
     """Counting from disk never removes an epoch_N.npz with N above the epoch just saved."""
     work = tmp_path / 'work'
