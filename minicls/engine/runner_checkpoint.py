@@ -28,8 +28,24 @@ class CheckpointMixin:
     """Checkpoint methods of ``Runner`` (they use its model, optimizer, schedulers, logger)."""
 
     def _resume_path(self):
-        """The checkpoint to resume from (None: start from scratch); a missing file or a
-        bad ``last_checkpoint`` raises a CheckpointError before anything is written."""
+        """The checkpoint to resume from (None: start from scratch), read and checked: a
+        missing, damaged or foreign file, or a bad ``last_checkpoint``, raises a
+        CheckpointError before anything (the log folder) is written."""
+        path = self._find_resume_path()
+        if path is not None:
+            self._resume_checkpoint = (path, self._read_resumable(path))  # load_checkpoint's
+        return path
+
+    def _read_resumable(self, path):
+        try:
+            checkpoint = load_checkpoint(path)
+            _check_resumable(checkpoint, path)
+        except CheckpointError as err:
+            raise CheckpointError(f'{err} {self._listing()} Resume from another with '
+                                  '`--resume PATH`.') from err
+        return checkpoint
+
+    def _find_resume_path(self):
         resume, load_from = self.cfg.get('resume'), self.cfg.get('load_from')
         if not resume:
             return None
@@ -138,12 +154,8 @@ class CheckpointMixin:
                             logger=self.logger, source=path)
             self.logger.info(f'Load checkpoint from {path}')
             return None
-        try:
-            checkpoint = load_checkpoint(path)
-            _check_resumable(checkpoint, path)
-        except CheckpointError as err:
-            raise CheckpointError(f'{err} {self._listing()} Resume from another with '
-                                  '`--resume PATH`.') from err
+        read, self._resume_checkpoint = getattr(self, '_resume_checkpoint', None), None
+        checkpoint = read[1] if read and read[0] == path else self._read_resumable(path)
         unwrap(self.model).load_state_dict(checkpoint['state_dict'])
         meta, hub = checkpoint['meta'], dict(checkpoint.get('message_hub', {}))
         if 'optimizer' in checkpoint and self.optim_wrapper is not None:

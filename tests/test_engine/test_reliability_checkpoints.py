@@ -438,3 +438,27 @@ def test_resume_from_damaged_or_foreign_files_says_what_to_do(reference, tmp_pat
     half = tmp_path / 'half.npz'
     half.write_bytes((reference / 'epoch_2.npz').read_bytes()[:5000])
     assert f'{half}: the file is truncated' in refused(capsys, work, resume=half)
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'weights only'])
+def test_a_damaged_resume_path_stops_before_anything_is_written(reference, tmp_path, capsys,
+                                                                damage):
+    """--resume epoch_2.npz, damaged: the CheckpointError comes before the log folder
+    (work_dir/<time>/) or any other file is made; a work dir that does not exist stays so."""
+    work = tmp_path / 'work'
+    work.mkdir()
+    good = (reference / 'epoch_2.npz').read_bytes()
+    (work / 'epoch_3.npz').write_bytes((reference / 'epoch_3.npz').read_bytes())
+    (work / 'last_checkpoint').write_text(str(work / 'epoch_3.npz'))
+    if damage == 'truncated':
+        (work / 'epoch_2.npz').write_bytes(good[:len(good) // 2])
+    else:
+        save_checkpoint({'state_dict': load_checkpoint(str(reference / 'epoch_2.npz'))[
+            'state_dict']}, str(work / 'epoch_2.npz'))
+    before = snapshot(work)
+    message = refused(capsys, work, resume=work / 'epoch_2.npz')
+    assert str(work / 'epoch_2.npz') in message and 'epoch_3.npz' in message
+    assert snapshot(work) == before and sorted(os.listdir(work)) == sorted(map(str, before))
+    elsewhere = tmp_path / 'not_yet'
+    refused(capsys, elsewhere, resume=work / 'epoch_2.npz')
+    assert not elsewhere.exists()
