@@ -99,7 +99,8 @@ class Runner(CheckpointMixin):
         self.interrupted = False
         self._stop_requested = False
         self._quit_now = False  # a second Ctrl-C: stop without saving
-        self._val_pending = False  # inside validation (a Ctrl-C there is saved with it)
+        self._val_pending = False  # validation of the last epoch not done: saved with it
+        self._val_plan, self._pending_ckpt = (False, 1, 1), None  # runner_checkpoint.py
         self._loaders = {}
         self.dataset_meta = None
         self.hooks = []
@@ -236,10 +237,10 @@ class Runner(CheckpointMixin):
             raise NotImplementedError('minicls trains by epoch: use train_cfg=dict(by_epoch=True, '
                                       'max_epochs=N)')
         self.max_epochs = int(train_cfg.get('max_epochs', 1))
-        val_interval = int(train_cfg.get('val_interval', 1))
-        val_begin = int(train_cfg.get('val_begin', 1))
         do_val = self.cfg.get('val_dataloader') is not None and self.cfg.get('val_cfg', {}) \
             is not None and self.cfg.get('val_evaluator') is not None
+        self._val_plan = (do_val, int(train_cfg.get('val_begin', 1)),
+                          int(train_cfg.get('val_interval', 1)))
         loader = check_not_empty('train_dataloader', self.train_dataloader)
         if do_val:  # built now, so that an empty one fails before training, not after it
             check_not_empty('val_dataloader', self.val_dataloader)
@@ -266,8 +267,7 @@ class Runner(CheckpointMixin):
                 self._train_epoch()
                 self.epoch += 1
                 self.start_batch = 0
-                if do_val and self.epoch >= val_begin and (
-                        self.epoch % val_interval == 0 or self.epoch == self.max_epochs):
+                if self._val_due(self.epoch):
                     self._eval_epoch('val')
         except KeyboardInterrupt:
             if minicls.distributed.is_initialized():
@@ -329,6 +329,7 @@ class Runner(CheckpointMixin):
             if self._stop_requested:
                 raise KeyboardInterrupt
         self._position = (self.epoch + 1, 0)
+        self._val_pending = self._val_due(self.epoch + 1)  # the epoch's checkpoint asks for it
         self.call_hook('after_train_epoch')
 
     # -- evaluation ----------------------------------------------------------------------------
@@ -355,6 +356,8 @@ class Runner(CheckpointMixin):
         self.model.train()
         metrics = evaluator.evaluate(len(loader.dataset))
         self.call_hook(f'after_{mode}_epoch', metrics=metrics)
+        if mode == 'val':
+            self._resave_validated()  # the checkpoint saved before it no longer asks for it
         return metrics
 
     def val(self):

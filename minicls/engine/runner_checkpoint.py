@@ -28,8 +28,24 @@ class CheckpointMixin:
     """Checkpoint methods of ``Runner`` (they use its model, optimizer, schedulers, logger)."""
 
     def _resume_path(self):
-        """The checkpoint to resume from (None: start from scratch); a missing file or a
-        bad ``last_checkpoint`` raises a CheckpointError before anything is written."""
+        """The checkpoint to resume from (None: start from scratch), read and checked: a
+        missing, damaged or foreign file, or a bad ``last_checkpoint``, raises a
+        CheckpointError before anything (the log folder) is written."""
+        path = self._find_resume_path()
+        if path is not None:
+            self._resume_checkpoint = (path, self._read_resumable(path))  # load_checkpoint's
+        return path
+
+    def _read_resumable(self, path):
+        try:
+            checkpoint = load_checkpoint(path)
+            _check_resumable(checkpoint, path)
+        except CheckpointError as err:
+            raise CheckpointError(f'{err} {self._listing()} Resume from another with '
+                                  '`--resume PATH`.') from err
+        return checkpoint
+
+    def _find_resume_path(self):
         resume, load_from = self.cfg.get('resume'), self.cfg.get('load_from')
         if not resume:
             return None
@@ -84,7 +100,7 @@ class CheckpointMixin:
                     f'{self.timestamp}', time=time.strftime('%Y%m%d_%H%M%S'),
                     minicls_version=minicls.__version__,
                     dataset_meta=_plain_meta(self.dataset_meta),
-                    val_pending=self._val_pending)  # Ctrl-C in validation: resume redoes it
+                    val_pending=self._val_pending)  # resume validates this epoch first
         hub = dict(self.message_hub)
         hub.update(rng_state=minicls.get_rng_state(), numpy_rng_state=np.random.get_state(),
                    python_rng_state=random.getstate(),
@@ -101,7 +117,23 @@ class CheckpointMixin:
             pointer = osp.abspath(path).encode('utf-8')
             atomic_write(osp.join(self.work_dir, 'last_checkpoint'), lambda f: f.write(pointer))
             self._remove_older_interrupt_checkpoints(path)
+            self._pending_ckpt = (path, dict(save_optimizer=save_optimizer, save_param_scheduler=
+                                             save_param_scheduler)) if self._val_pending else None
         return path
+
+    def _val_due(self, epoch):
+        """Whether validation follows training epoch ``epoch`` (counted from 1)."""
+        do_val, begin, interval = self._val_plan
+        return do_val and epoch >= begin and (epoch % interval == 0 or epoch == self.max_epochs)
+
+    def _resave_validated(self):
+        """Validation has finished: save again the checkpoint saved before it with
+        ``val_pending`` (so that a resume from it does not validate again), now holding the
+        validation's results (best score). Atomic like every save: a kill during it leaves the
+        first version, and a resume from that one validates the epoch again."""
+        pending, self._pending_ckpt = self._pending_ckpt, None
+        if pending and self._read_pointer() == osp.abspath(pending[0]):  # still the resume point
+            self.save_checkpoint(pending[0], update_last=False, **pending[1])
 
     def _remove_older_interrupt_checkpoints(self, path):
         """Delete the ``iter_N.npz`` a Ctrl-C saved once a later checkpoint replaces it as
@@ -122,12 +154,8 @@ class CheckpointMixin:
                             logger=self.logger, source=path)
             self.logger.info(f'Load checkpoint from {path}')
             return None
-        try:
-            checkpoint = load_checkpoint(path)
-            _check_resumable(checkpoint, path)
-        except CheckpointError as err:
-            raise CheckpointError(f'{err} {self._listing()} Resume from another with '
-                                  '`--resume PATH`.') from err
+        read, self._resume_checkpoint = getattr(self, '_resume_checkpoint', None), None
+        checkpoint = read[1] if read and read[0] == path else self._read_resumable(path)
         unwrap(self.model).load_state_dict(checkpoint['state_dict'])
         meta, hub = checkpoint['meta'], dict(checkpoint.get('message_hub', {}))
         if 'optimizer' in checkpoint and self.optim_wrapper is not None:
@@ -142,6 +170,10 @@ class CheckpointMixin:
         self.iter = int(meta['iter'])
         self._position = (self.epoch, self.start_batch)
         self._val_pending = bool(meta.get('val_pending', False))
+        if self._val_pending and minicls.distributed.get_rank() == 0 and \
+                self._read_pointer() == osp.abspath(path):  # saved again once validated
+            self._pending_ckpt = (path, dict(save_optimizer='optimizer' in checkpoint,
+                                             save_param_scheduler='param_schedulers' in checkpoint))
         if meta.get('seed') is not None:
             self.seed = int(meta['seed'])
         minicls.set_rng_state(hub.pop('rng_state'))
@@ -160,17 +192,18 @@ class CheckpointMixin:
         return checkpoint
 
     def _redo_interrupted_val(self, do_val):
-        """Resumed from a Ctrl-C during validation: run that validation again (its metrics
-        and best checkpoint would be lost otherwise)."""
+        """Resumed from a checkpoint saved before its epoch's validation finished (Ctrl-C
+        during validation, or a kill during or just before it): run that validation now (its
+        metrics and best checkpoint would be lost otherwise)."""
         if not self._val_pending:
             return
         self._val_pending = False
         if not do_val:
-            self.logger.info(f'Validation is off: the validation of epoch {self.epoch} that '
-                             'Ctrl-C interrupted is not run again')
+            self.logger.info(f'Validation is off: the validation of epoch {self.epoch}, which '
+                             'did not finish before the run stopped, is not run again')
             return
-        self.logger.info(f'Running again the validation of epoch {self.epoch} that Ctrl-C '
-                         'interrupted')
+        self.logger.info(f'Running again the validation of epoch {self.epoch}, which did not '
+                         'finish before the run stopped')
         self._eval_epoch('val')
 
     # -- Ctrl-C --------------------------------------------------------------------------------

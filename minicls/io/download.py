@@ -11,12 +11,17 @@ destination:
 * the bytes are not the expected ones -> an MD5 digest, or the SHA-256 prefix that torch hub
   puts in file names (``resnet50-0676ba61.pth``), is checked when one is known.
 
-The bytes go to a temporary ``.part`` file beside the destination, renamed over it
-(``os.replace``, atomic) only once every check has passed.
+The bytes go to a temporary ``<dst>.<pid>.part`` file beside the destination (one per
+process, so two processes can download it at once), renamed over it (``os.replace``, atomic)
+only once every check has passed. A ``.part`` of the same destination left by a process
+that was killed (``kill -9``: no clean-up ran) is removed, and logged, by the next download.
 """
 import hashlib
+import logging
 import os
 import os.path as osp
+import re
+import sys
 import time
 import urllib.request
 
@@ -27,6 +32,7 @@ __all__ = ['DownloadError', 'calculate_md5', 'check_md5', 'download_url',
 
 _CHUNK = 1 << 20
 STALL_BYTES = 64 * 1024  # a download that gets less than this in `timeout` seconds is stalled
+STALE_PART_SECONDS = 3600  # a .part untouched this long is stale, whatever process named it
 
 
 class DownloadError(RuntimeError):
@@ -47,6 +53,40 @@ def check_md5(path, md5):
     if not osp.isfile(path):
         return False
     return md5 is None or calculate_md5(path) == md5
+
+
+def _running(pid):
+    """Whether process ``pid`` runs on this machine (on Windows: assumed, os.kill would end
+    it)."""
+    if sys.platform == 'win32':
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it runs, as another user
+        return True
+    return True
+
+
+def remove_stale_parts(dst):
+    """Remove the ``<dst>.<pid>.part`` files of processes that no longer run (or untouched
+    for ``STALE_PART_SECONDS``); another process's download in progress is left alone."""
+    folder, name = osp.split(osp.abspath(dst))
+    for entry in os.listdir(folder):
+        match = re.fullmatch(re.escape(name) + r'\.(\d+)\.part', entry)
+        if not match or int(match.group(1)) == os.getpid():  # ours: overwritten, then removed
+            continue
+        path, pid = osp.join(folder, entry), int(match.group(1))
+        try:
+            if _running(pid) and time.time() - osp.getmtime(path) < STALE_PART_SECONDS:
+                continue
+            os.remove(path)
+        except FileNotFoundError:  # its process finished (renamed it) or removed it
+            continue
+        logging.getLogger('minicls').warning(
+            f'Removed {path}: a partial download left by process {pid}, which was stopped '
+            'before it could clean up')
 
 
 def _fetch(url, part, timeout, progress, desc):
@@ -93,6 +133,7 @@ def download_url_to_file(url, dst, hash_prefix=None, progress=True, md5=None, ti
         DownloadError: the server could not be reached, the download was cut short or
             stalled, or a digest does not match. Nothing is left at ``dst`` then.
     """
+    remove_stale_parts(dst)
     part = f'{dst}.{os.getpid()}.part'
     try:
         try:

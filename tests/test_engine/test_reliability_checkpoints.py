@@ -1,86 +1,29 @@
-"""Faults injected for real around checkpoints and resume (issue 14, items 1, 3, 4, 5, 6):
-kill -9 at random points, a kill between writing and renaming ``last_checkpoint``, bad
-pointers, double Ctrl-C, Ctrl-C during validation, damaged and foreign checkpoint files.
+"""Faults injected for real around checkpoints and resume (issue 14, items 1, 3, 4, 5):
+kill -9 at random points and during validation, a kill between writing and renaming
+``last_checkpoint``, bad pointers, double Ctrl-C, Ctrl-C during validation (damaged and foreign
+files: test_reliability_damaged_checkpoints.py).
 
-Runs use the quickstart config shrunk with ``--cfg-options`` (16 training images, 4 per batch;
-8 validation images): an epoch takes a few hundredths of a second. Signals are real: a hook
+Runs use the quickstart config shrunk by tests/checkpoint_runs.py. Signals are real: a hook
 sends SIGINT to this process (``os.kill``), or the test sends SIGKILL to a child process.
 """
-import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
 import time
-import zipfile
 
 import numpy as np
 import pytest
+from checkpoint_runs import (ENV, cli_args, log_text, make_runner, pointer, posix_only,
+                             reference_run, refused, same_weights, snapshot, train,
+                             val_epochs)
 
-from minicls import train as train_cli
-from minicls.config import Config
-from minicls.configs import QUICKSTART
 from minicls.engine import Hook
-from minicls.engine.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from minicls.engine.runner import Runner
+from minicls.engine.checkpoint import load_checkpoint, save_checkpoint
 from minicls.registry import HOOKS
 
-posix_only = pytest.mark.skipif(sys.platform == 'win32', reason='POSIX signals')
-
-TINY = ['train_dataloader.dataset.indices=16', 'train_dataloader.batch_size=4',
-        'train_dataloader.num_workers=0', 'val_dataloader.dataset.indices=8',
-        'val_dataloader.batch_size=4', 'val_dataloader.num_workers=0',
-        'model.backbone.stem_channels=4', 'model.backbone.base_channels=4',
-        'model.head.in_channels=16', 'default_hooks.logger.interval=1',
-        'default_hooks.progress_bar.disable=True']   # 4 iterations an epoch, 2 in validation
-ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-
-
-def cli_args(work, *options, resume=None):
-    args = ['--work-dir', str(work)] + ([] if resume is None else ['--resume'] + (
-        [] if resume is True else [str(resume)]))
-    return args + ['--cfg-options', *TINY, *options]
-
-
-def train(work, *options, resume=None):
-    return train_cli.main(cli_args(work, *options, resume=resume))
-
-
-def refused(capsys, work, *options, resume=None):
-    """The command line's one ``error:`` line for a run that must stop (exit code 2)."""
-    capsys.readouterr()
-    assert train(work, *options, resume=resume) == 2
-    err = capsys.readouterr().err
-    assert 'Traceback' not in err
-    return err[err.index('error: '):]
-
-
-def make_runner(work, hooks=(), max_epochs=3):
-    """A Runner for the shrunk quickstart with ``hooks`` as custom_hooks."""
-    args = train_cli.parse_args(cli_args(work, f'train_cfg.max_epochs={max_epochs}'))
-    cfg = train_cli.merge_args(Config.fromfile(QUICKSTART), args)
-    cfg.custom_hooks = list(hooks)
-    return Runner.from_cfg(cfg)
-
-
-def pointer(work):
-    return (work / 'last_checkpoint').read_text(encoding='utf-8')
-
-
-def log_text(work):
-    return ''.join(p.read_text() for p in sorted(work.glob('*/*.log')))
-
-
-def val_epochs(work):
-    records = [json.loads(line) for p in sorted(work.glob('*/vis_data/scalars.json'))
-               for line in p.read_text().splitlines()]
-    return [(r['step'], r['accuracy/top1']) for r in records if r['mode'] == 'val']
-
-
-def snapshot(folder):
-    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob('*') if p.is_file()}
+_reference = pytest.fixture(scope='module', name='reference')(reference_run)
 
 
 @HOOKS.register_module(force=True)
@@ -109,20 +52,6 @@ class SigintHook(Hook):
     def before_save_checkpoint(self, runner, checkpoint):
         self._maybe('before_save_checkpoint', runner)
 
-
-@pytest.fixture(scope='module')
-def reference(tmp_path_factory):
-    """An uninterrupted 3-epoch run: what every interrupted and resumed run must equal."""
-    work = tmp_path_factory.mktemp('reference')
-    runner = make_runner(work)
-    runner.train()
-    assert not runner.interrupted
-    return work
-
-
-def same_weights(a, b):
-    wa, wb = load_checkpoint(str(a))['state_dict'], load_checkpoint(str(b))['state_dict']
-    return wa.keys() == wb.keys() and all(np.array_equal(wa[k], wb[k]) for k in wa)
 
 
 # -- item 1: the last_checkpoint pointer ---------------------------------------------------------
@@ -313,6 +242,56 @@ def test_ctrl_c_during_validation_is_validated_again_on_resume(reference, tmp_pa
     assert same_weights(work / 'epoch_3.npz', reference / 'epoch_3.npz')
 
 
+KILL_IN_VALIDATION = """
+import os, signal, sys
+from minicls.engine.runner import Runner
+mode, sys.argv = sys.argv[1], sys.argv[:1] + sys.argv[2:]
+call_hook, real_replace, writes = Runner.call_hook, os.replace, []
+def kill_in_the_loop(self, name, **kwargs):   # epoch 2's validation, after its first batch
+    if mode == 'loop' and name == 'after_val_iter' and self.epoch == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    call_hook(self, name, **kwargs)
+def replace(src, dst):   # epoch_2.npz written again once validated: die before the rename
+    if mode == 'resave' and os.path.basename(dst) == 'epoch_2.npz':
+        writes.append(dst)
+        if len(writes) == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+    real_replace(src, dst)
+Runner.call_hook, os.replace = kill_in_the_loop, replace
+from minicls.train import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@posix_only
+@pytest.mark.parametrize('mode', ['loop', 'resave'])
+def test_kill_9_during_validation_is_validated_again_on_resume(reference, tmp_path, mode):
+    """kill -9 inside epoch 2's validation loop, or while epoch_2.npz is written again once
+    validated: epoch_2.npz (saved before the validation) says val_pending, so the resumed run
+    validates epoch 2 first; its scores per epoch and best checkpoint are the uninterrupted
+    run's, and an epoch checkpoint whose validation finished does not ask for it again."""
+    work = tmp_path / 'work'
+    done = subprocess.run([sys.executable, '-c', KILL_IN_VALIDATION, mode,
+                           *cli_args(work, 'train_cfg.max_epochs=3')],
+                          capture_output=True, text=True, env=ENV, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
+    assert pointer(work) == str(work / 'epoch_2.npz')
+    assert load_checkpoint(str(work / 'epoch_2.npz'))['meta']['val_pending'] is True
+    assert load_checkpoint(str(work / 'epoch_1.npz'))['meta']['val_pending'] is False
+    assert train(work, 'train_cfg.max_epochs=3', resume=True) == 0
+    assert 'Running again the validation of epoch 2' in log_text(work)
+    scores = val_epochs(work)
+    assert dict(scores) == dict(val_epochs(reference))
+    assert [step for step, _ in scores] == ([1, 2, 3] if mode == 'loop' else [1, 2, 2, 3])
+    best = sorted(p.name for p in work.glob('best_*.npz'))
+    assert best == sorted(p.name for p in reference.glob('best_*.npz'))
+    assert same_weights(work / best[0], reference / best[0])
+    assert same_weights(work / 'epoch_3.npz', reference / 'epoch_3.npz')
+    for name in ('epoch_2.npz', 'epoch_3.npz'):
+        assert load_checkpoint(str(work / name))['meta']['val_pending'] is False
+        assert load_checkpoint(str(reference / name))['meta']['val_pending'] is False
+
+
 def test_max_keep_ckpts_leaves_other_runs_newer_checkpoints(reference, tmp_path):
     """Counting from disk never removes an epoch_N.npz with N above the epoch just saved."""
     work = tmp_path / 'work'
@@ -321,70 +300,3 @@ def test_max_keep_ckpts_leaves_other_runs_newer_checkpoints(reference, tmp_path)
     make_runner(work).train()
     assert sorted(p.name for p in work.glob('epoch_*.npz')) == [
         'epoch_2.npz', 'epoch_3.npz', 'epoch_7.npz']
-
-
-# -- item 6: damaged and foreign files ----------------------------------------------------------
-def rewrite(src, dst, drop=(), replace=None):
-    """Copy the zip ``src`` to ``dst`` without the members ``drop``, with ``replace``
-    (member name -> bytes) swapped in."""
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, 'w') as zout:
-        for item in zin.infolist():
-            if item.filename not in drop:
-                zout.writestr(item, (replace or {}).get(item.filename, zin.read(item)))
-
-
-def npy_bytes(text):
-    import io
-    buf = io.BytesIO()
-    np.save(buf, np.frombuffer(text, dtype=np.uint8))
-    return buf.getvalue()
-
-
-def test_damaged_checkpoints_give_one_clear_error(reference, tmp_path):
-    good = reference / 'epoch_2.npz'
-    with zipfile.ZipFile(tmp_path / 'torch.npz', 'w') as z:   # torch.save's zip layout
-        z.writestr('archive/data.pkl', b'\x80\x02}q\x00.')
-    rewrite(good, tmp_path / 'no_arr.npz', drop=['arr_0.npy'])
-    rewrite(good, tmp_path / 'bad_json.npz',
-            replace={'__header__.npy': npy_bytes(b'{"format": "minicls-checkp')})
-    rewrite(good, tmp_path / 'no_header.npz', drop=['__header__.npy'])
-    cases = {'no_arr.npz': "refers to the array 'arr_0'", 'bad_json.npz': 'is not valid JSON',
-             'no_header.npz': 'not a minicls checkpoint', 'torch.npz': 'PyTorch file.*load_from='}
-    for name, words in cases.items():
-        with pytest.raises(CheckpointError, match=words) as err:
-            load_checkpoint(str(tmp_path / name))
-        assert str(tmp_path / name) in str(err.value)
-    data = good.read_bytes()
-    for cut in (10, len(data) // 2, len(data) - 30):
-        (tmp_path / 'cut.npz').write_bytes(data[:cut])
-        with pytest.raises(CheckpointError, match='truncated or corrupt'):
-            load_checkpoint(str(tmp_path / 'cut.npz'))
-    rng = np.random.default_rng(0)   # flipped bits anywhere: CheckpointError or the same data
-    for _ in range(40):
-        bad = bytearray(data)
-        for offset in rng.integers(0, len(data), 2):
-            bad[offset] ^= 1 << int(rng.integers(8))
-        (tmp_path / 'flip.npz').write_bytes(bytes(bad))
-        try:
-            ckpt = load_checkpoint(str(tmp_path / 'flip.npz'))
-        except CheckpointError:
-            continue
-        assert ckpt['meta'] == load_checkpoint(str(good))['meta']
-
-
-def test_resume_from_damaged_or_foreign_files_says_what_to_do(reference, tmp_path, capsys):
-    work = tmp_path / 'work'
-    weights_only = tmp_path / 'weights.npz'
-    save_checkpoint({'state_dict': load_checkpoint(str(reference / 'epoch_2.npz'))[
-        'state_dict']}, str(weights_only))
-    assert re.search("has no meta, message_hub.*load_from=",
-                     refused(capsys, work, resume=weights_only))
-    pth = tmp_path / 'resnet.pth'
-    pth.write_bytes(b'PK\x03\x04 not really')
-    message = refused(capsys, work, resume=pth)
-    assert str(pth) in message and 'PyTorch' in message and 'load_from=' in message
-    assert "init_cfg=dict(type='Pretrained'" in message
-    assert 'no_such.npz does not exist' in refused(capsys, work, resume=tmp_path / 'no_such.npz')
-    half = tmp_path / 'half.npz'
-    half.write_bytes((reference / 'epoch_2.npz').read_bytes()[:5000])
-    assert f'{half}: the file is truncated' in refused(capsys, work, resume=half)

@@ -2,7 +2,12 @@
 import gzip
 import hashlib
 import io
+import logging
+import os
 import pickle
+import signal
+import subprocess
+import sys
 import tarfile
 import threading
 import time
@@ -149,6 +154,61 @@ def test_a_cut_or_stalled_download_is_refused_and_leaves_nothing(tmp_path, mode)
         faulty.close()
     assert time.monotonic() - start < 3
     assert list((tmp_path / 'out').iterdir()) == []
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+DOWNLOAD = ('import sys; from minicls.io.download import download_url; '
+            "download_url(sys.argv[1], sys.argv[2], filename='file.bin', timeout=30, "
+            'progress=False)')
+
+
+@pytest.mark.skipif(sys.platform == 'win32', reason='POSIX signals')
+def test_a_part_file_left_by_a_killed_download_is_removed_by_the_next(server, tmp_path):
+    """kill -9 during a download leaves out/file.bin.<pid>.part; the next download to
+    out/file.bin removes it (logged) and succeeds. The .part of a process that still runs
+    (another download in progress) and of another destination stay."""
+    out, faulty = tmp_path / 'out', _FaultyServer('trickle')
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    child = subprocess.Popen([sys.executable, '-c', DOWNLOAD, faulty.url, str(out)], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(out.glob('file.bin.*.part')) and child.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    finally:
+        child.kill()
+        child.wait()
+        faulty.close()
+    assert child.returncode == -signal.SIGKILL
+    assert [p.name for p in out.iterdir()] == [f'file.bin.{child.pid}.part']
+    alive = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+    try:
+        (out / f'file.bin.{alive.pid}.part').write_bytes(b'in progress')
+        (out / f'other.bin.{child.pid}.part').write_bytes(b'another file')
+        www, url = server
+        (www / 'file.bin').write_bytes(b'the whole file')
+        logger, records = logging.getLogger('minicls'), _Records()
+        logger.addHandler(records)
+        try:
+            path = download_url(f'{url}/file.bin', str(out), progress=False)
+        finally:
+            logger.removeHandler(records)
+        assert sorted(p.name for p in out.iterdir()) == sorted([
+            'file.bin', f'file.bin.{alive.pid}.part', f'other.bin.{child.pid}.part'])
+    finally:
+        alive.kill()
+        alive.wait()
+    assert open(path, 'rb').read() == b'the whole file'
+    assert any(f'file.bin.{child.pid}.part' in line and 'partial download' in line
+               for line in records.lines), records.lines
 
 
 def _bomb(path, size=11 << 20):
