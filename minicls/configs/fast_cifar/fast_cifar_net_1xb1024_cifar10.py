@@ -1,11 +1,11 @@
 # CIFAR-10 in ten epochs on a CPU: FastCifarNet (0.12 GMAC/image), batch 1024, Nesterov SGD,
 # triangular learning rate, label smoothing 0.2, a whitening first layer set from the training
-# images, alternating flips, 2-pixel translations, weight averaging (EMA), BN statistics recomputed at
-# the end (PreciseBN), and six-view TTA.
+# images, alternating flips, 2-pixel translations, weight averaging (EMA), BN statistics
+# recomputed at the end (PreciseBN), and six-view TTA.
 # See tutorials/13_training_fast.md for what each piece does.
-# Measured on 2 CPU cores (JPEG CIFAR-10): 89.9% top-1, 90.2% with --tta, in 50 minutes from
-# start to the end of the TTA test; the fast-training records reach 94% with this network on the
-# original images (README: Results).
+# Measured on 2 CPU cores (JPEG CIFAR-10, 2 seeds): 89.9% top-1, 90.1% with --tta, in 50
+# minutes from start to the end of the TTA test; the fast-training records reach 94% with this
+# network on the original images (README: Results).
 #   python -m minicls.train minicls/configs/fast_cifar/fast_cifar_net_1xb1024_cifar10.py
 #   python -m minicls.test minicls/configs/fast_cifar/fast_cifar_net_1xb1024_cifar10.py \
 #       work_dirs/fast_cifar_net_1xb1024_cifar10/epoch_10.npz --tta
