@@ -108,7 +108,7 @@ def gelu_simple(x, xp, approximate='none'):
 # Abramowitz & Stegun 7.1.26: erfc(z) ~ t (a1 + t (a2 + ... + t a5)) exp(-z^2), t = 1/(1 + p z)
 _AS_P = 0.3275911
 _AS_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
-_BLOCK = 1 << 15   # elements: the five 128 KiB work buffers of a block stay in the L2 cache
+_BLOCK = 1 << 15   # elements: the four 128 KiB work buffers of a block stay in the L2 cache
 
 
 def _gelu_blocks(x, need_slope):
