@@ -52,6 +52,14 @@ def test_the_op_takes_the_fast_path_for_float32_and_saves_only_the_slope(monkeyp
     assert calls == [True, False]
 
 
+@pytest.mark.parametrize('approximate', ['none', 'tanh'])
+def test_plain_formulas_skip_the_slope_when_no_gradient_is_needed(approximate):
+    x = _inputs((3, 4)).astype(np.float64)
+    y, slope = gelu_simple(x, np, approximate, need_slope=False)
+    y_ref, slope_ref = gelu_simple(x, np, approximate)
+    assert slope is None and slope_ref is not None and np.array_equal(y, y_ref)
+
+
 def test_float32_gelu_matches_pytorch():
     torch = pytest.importorskip('torch')
     x = _inputs((4, 8, 31, 31), seed=2)

@@ -79,10 +79,11 @@ class GELU(Function):
     @staticmethod
     def forward(ctx, x, approximate='none'):
         xp = get_array_module(x)
+        need_slope = bool(ctx.needs_input_grad)
         if approximate == 'none' and xp is np and x.dtype == np.float32:
-            y, slope = _gelu_blocks(x, need_slope=bool(ctx.needs_input_grad))
+            y, slope = _gelu_blocks(x, need_slope)
         else:
-            y, slope = gelu_simple(x, xp, approximate)
+            y, slope = gelu_simple(x, xp, approximate, need_slope)
         if ctx.needs_input_grad:
             ctx.save_for_backward(slope)
         return y
@@ -93,14 +94,19 @@ class GELU(Function):
         return gy * slope
 
 
-def gelu_simple(x, xp, approximate='none'):
-    """(y, dy/dx) of GELU, written as the formulas: the reference for ``_gelu_blocks``."""
+def gelu_simple(x, xp, approximate='none', need_slope=True):
+    """(y, dy/dx) of GELU, written as the formulas (dy/dx None unless ``need_slope``): the
+    reference for ``_gelu_blocks``."""
     if approximate == 'tanh':
         c = math.sqrt(2 / math.pi)
         t = xp.tanh(c * (x + 0.044715 * x ** 3))
-        return (0.5 * x * (1 + t),
-                0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x))
+        y = 0.5 * x * (1 + t)
+        if not need_slope:
+            return y, None
+        return y, 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)
     cdf = _normal_cdf(x, xp)
+    if not need_slope:
+        return x * cdf, None
     pdf = xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
     return x * cdf, cdf + x * pdf
 
