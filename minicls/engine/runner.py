@@ -101,6 +101,7 @@ class Runner(CheckpointMixin):
         self._quit_now = False  # a second Ctrl-C: stop without saving
         self._val_pending = False  # validation of the last epoch not done: saved with it
         self._val_plan, self._pending_ckpt = (False, 1, 1), None  # runner_checkpoint.py
+        self._resume_checkpoint = None  # (path, checkpoint) read by _resume_path
         self._loaders = {}
         self.dataset_meta = None
         self.hooks = []

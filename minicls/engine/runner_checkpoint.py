@@ -154,7 +154,7 @@ class CheckpointMixin:
                             logger=self.logger, source=path)
             self.logger.info(f'Load checkpoint from {path}')
             return None
-        read, self._resume_checkpoint = getattr(self, '_resume_checkpoint', None), None
+        read, self._resume_checkpoint = self._resume_checkpoint, None
         checkpoint = read[1] if read and read[0] == path else self._read_resumable(path)
         unwrap(self.model).load_state_dict(checkpoint['state_dict'])
         meta, hub = checkpoint['meta'], dict(checkpoint.get('message_hub', {}))
