@@ -3,6 +3,7 @@
 from .checkloss_hook import CheckInvalidLossHook
 from .checkpoint_hook import CheckpointHook
 from .ema_hook import EMAHook
+from .freeze_hook import FreezeParamsHook
 from .hook import Hook
 from .logger_hook import LoggerHook, ProgressBarHook
 from .precise_bn_hook import PreciseBNHook
@@ -14,4 +15,4 @@ from .whitening_hook import WhiteningInitHook
 __all__ = ['Hook', 'CheckpointHook', 'LoggerHook', 'ProgressBarHook', 'IterTimerHook',
            'ParamSchedulerHook', 'DistSamplerSeedHook', 'RuntimeInfoHook', 'VisualizationHook',
            'RunSummaryHook', 'CheckInvalidLossHook', 'EMAHook', 'WhiteningInitHook',
-           'PreciseBNHook']
+           'PreciseBNHook', 'FreezeParamsHook']
