@@ -100,6 +100,8 @@ def test_recipe_end_to_end_on_tiny_data(tiny_folders, tmp_path):
     train_weights = runner.model.state_dict()[key]
     np.testing.assert_array_equal(ema[f'module.{key}'], train_weights)   # swapped in the file
     assert not np.array_equal(ckpt['state_dict'][key], train_weights)   # the average
+    bn = 'backbone.groups.0.layers.2.running_mean'    # with PreciseBN's statistics for it
+    np.testing.assert_array_equal(ckpt['state_dict'][bn], runner.model.state_dict()[bn])
     # --tta with the config's six views, on the averaged weights
     config = str(tmp_path / 'work' / os.path.basename(str(CONFIG)))
     out = tmp_path / 'preds.json'

@@ -99,3 +99,24 @@ def test_hook_without_ema_in_checkpoint_restarts_the_average(caplog):
     assert hook.ema.steps == 0 and 'no ema_state_dict' in caplog.text
     with pytest.raises(ValueError, match='begin_iter'):
         EMAHook(begin_iter=-1)
+
+
+@pytest.mark.parametrize('update_buffers', [False, True])
+def test_checkpoint_keeps_the_buffers_validation_used(update_buffers):
+    """The saved ``state_dict`` is what was validated: the average's parameters with the
+    model's buffers (e.g. BN statistics recomputed by PreciseBNHook after the last step), unless
+    the buffers are averaged too."""
+    model = model_with(1.0)
+    hook = EMAHook(momentum=0.5, update_buffers=update_buffers)
+    runner = fake_runner(model)
+    hook.before_run(runner)
+    hook.after_train_iter(runner, batch_idx=0)         # the average's copy: running_mean 1
+    model[1].running_mean.data[...] = 9.0               # set after the last step
+    checkpoint = {'state_dict': model.state_dict()}
+    hook.before_save_checkpoint(runner, checkpoint)
+    saved = checkpoint['state_dict']['1.running_mean']
+    np.testing.assert_array_equal(saved, 1.0 if update_buffers else 9.0)
+    hook2 = EMAHook(momentum=0.5, update_buffers=update_buffers)   # and resume undoes it
+    model2 = model_with(0.0)
+    hook2.after_load_checkpoint(fake_runner(model2), checkpoint)
+    np.testing.assert_array_equal(model2[1].running_mean.numpy(), 9.0)

@@ -83,12 +83,17 @@ class EMAHook(Hook):
         runner.model.load_state_dict(checkpoint['state_dict'])
         self.ema.load_state_dict(checkpoint['ema_state_dict'])
 
-    @staticmethod
-    def _swap_state_dict(checkpoint):
-        """Exchange ``state_dict[k]`` and ``ema_state_dict['module.' + k]`` for the
-        parameters (mmengine swaps the same way; buffers stay the model's)."""
+    def _swap_state_dict(self, checkpoint):
+        """Exchange ``state_dict[k]`` and ``ema_state_dict['module.' + k]`` for what the
+        average holds: the parameters, and the buffers only with ``update_buffers=True``.
+        Otherwise ``state_dict`` keeps the model's buffers, which are the ones validation used
+        (e.g. the BN statistics that PreciseBNHook recomputed for the averaged weights after
+        the last step; the average's copies of the buffers are from before it)."""
         model_state, ema_state = checkpoint['state_dict'], checkpoint['ema_state_dict']
-        for key in list(ema_state):
-            name = key[len('module.'):]
-            if key.startswith('module.') and name in model_state:
+        names = list(self.ema.params)
+        if self.ema.update_buffers:
+            names += list(self.ema.buffers)
+        for name in names:
+            key = 'module.' + name
+            if key in ema_state and name in model_state:
                 model_state[name], ema_state[key] = ema_state[key], model_state[name]
