@@ -15,7 +15,6 @@ Explained in tutorials/13_training_fast.md.
 """
 from minicls.registry import HOOKS
 
-from ..distributed import unwrap
 from .hook import Hook
 
 __all__ = ['FreezeParamsHook']
@@ -48,6 +47,7 @@ class FreezeParamsHook(Hook):
         self.train_epochs = int(train_epochs)
 
     def _named(self, runner):
+        from ..distributed import unwrap   # here: engine/distributed.py imports hooks
         named = dict(unwrap(runner.model).named_parameters())
         missing = [name for name in self.params if name not in named]
         if missing:
