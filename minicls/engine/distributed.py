@@ -22,6 +22,7 @@ import itertools
 
 from minicls import distributed as dist
 from minicls.config.errors import ConfigError
+from minicls.nn.parallel import unwrap  # noqa: F401  (re-exported for the runner)
 
 from .hooks.hook import Hook
 
@@ -59,11 +60,6 @@ def wrap_model(model):
         return model
     from minicls.nn.parallel import DistributedDataParallel
     return DistributedDataParallel(model)
-
-
-def unwrap(model):
-    from minicls.nn.parallel import DistributedDataParallel
-    return model.module if isinstance(model, DistributedDataParallel) else model
 
 
 def keep_hook(hook):

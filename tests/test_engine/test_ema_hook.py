@@ -120,3 +120,26 @@ def test_checkpoint_keeps_the_buffers_validation_used(update_buffers):
     model2 = model_with(0.0)
     hook2.after_load_checkpoint(fake_runner(model2), checkpoint)
     np.testing.assert_array_equal(model2[1].running_mean.numpy(), 9.0)
+
+
+def test_hook_averages_the_model_inside_distributed_data_parallel():
+    """Several ranks wrap the model (a one-rank wrapper here): the average and the checkpoint
+    keys are the model's own, not DDP's ('module.' + name)."""
+    from minicls.nn.parallel import DistributedDataParallel
+    model = model_with(1.0)
+    hook = EMAHook(momentum=0.5)
+    runner = fake_runner(DistributedDataParallel(model))
+    hook.before_run(runner)
+    for it, value in enumerate([1.0, 3.0]):
+        set_to(model, value)
+        runner.iter = it
+        hook.after_train_iter(runner, batch_idx=it)
+    checkpoint = {'state_dict': model.state_dict()}   # the runner saves the model inside
+    hook.before_save_checkpoint(runner, checkpoint)
+    np.testing.assert_allclose(checkpoint['state_dict']['0.weight'], 2.0)   # the average
+    np.testing.assert_allclose(checkpoint['ema_state_dict']['module.0.weight'], 3.0)
+    model2 = model_with(0.0)
+    hook2 = EMAHook(momentum=0.5)
+    hook2.after_load_checkpoint(fake_runner(DistributedDataParallel(model2)), checkpoint)
+    np.testing.assert_allclose(model2[0].weight.numpy(), 3.0)
+    np.testing.assert_allclose(hook2.ema.params['0.weight'], 2.0)

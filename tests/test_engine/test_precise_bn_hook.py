@@ -78,3 +78,26 @@ def test_statistics_belong_to_the_averaged_weights():
     np.testing.assert_allclose(runner.model.bn.running_mean.numpy(),
                                2 * np.mean([b.mean(0) for b in batches], axis=0), rtol=1e-5)
     np.testing.assert_array_equal(runner.model.scale.weight.numpy(), np.eye(2))   # swapped back
+
+
+def test_several_ranks_average_all_their_batches(monkeypatch, caplog):
+    """2 ranks: num_samples counts both (8 images: one batch of 4 each), and the statistics
+    are the average over both ranks' batches (here rank 1's is batches[2])."""
+    from minicls import distributed as dist
+    runner, batches = make_runner()
+    other = batches[2]
+
+    def all_reduce(x, op='sum'):     # adds what rank 1 holds
+        x += np.array([1, 4]) if x.dtype.kind == 'i' else np.concatenate(
+            [other.mean(0), other.var(0, ddof=1)])
+        return x
+    monkeypatch.setattr(dist, 'get_world_size', lambda: 2)
+    monkeypatch.setattr(dist, 'all_reduce', all_reduce)
+    with caplog.at_level(logging.INFO, logger='test_precise_bn'):
+        PreciseBNHook(num_samples=8).after_train_epoch(runner)
+    assert 'recomputed on 8 training images' in caplog.text
+    bn = runner.model.bn
+    np.testing.assert_allclose(bn.running_mean.numpy(), (batches[0].mean(0) + other.mean(0)) / 2,
+                               rtol=1e-5)
+    np.testing.assert_allclose(bn.running_var.numpy(),
+                               (batches[0].var(0, ddof=1) + other.var(0, ddof=1)) / 2, rtol=1e-5)

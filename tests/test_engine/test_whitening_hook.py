@@ -100,3 +100,20 @@ def test_hook_keeps_checkpoint_weights_and_checks_the_layer():
         WhiteningInitHook(layer='backbone.stem').before_train(toy_runner(images))
     with pytest.raises(ValueError, match='num_images'):
         WhiteningInitHook(num_images=0)
+
+
+def test_every_rank_takes_rank_0s_filters(monkeypatch):
+    """The conv is frozen: no gradient all-reduce would ever bring ranks that computed
+    slightly different filters (other BLAS, other machines) back together."""
+    from minicls import distributed as dist
+    sent = []
+
+    def broadcast(tensor, src=0):     # what rank 1 sees: rank 0's filters arrive
+        sent.append(src)
+        tensor.data[...] = 7.0
+        return tensor
+    monkeypatch.setattr(dist, 'broadcast', broadcast)
+    runner = toy_runner(np.random.default_rng(2).integers(0, 256, (4, 3, 8, 8), np.uint8))
+    WhiteningInitHook().before_train(runner)
+    assert sent == [0]
+    np.testing.assert_array_equal(runner.model.whiten.weight.numpy(), 7.0)

@@ -5,16 +5,23 @@ As mmengine's ``EMAHook``: after each training iteration the averaged model is u
 averaged weights swapped in; a checkpoint stores the averaged weights under ``state_dict`` (so
 ``python -m minicls.test`` and ``load_from`` use them) and the training weights under
 ``ema_state_dict`` with the average's keys swapped, so that ``resume`` continues exactly.
+Several ranks: the model inside ``DistributedDataParallel`` is averaged (its own names).
 
     custom_hooks = [dict(type='EMAHook', momentum=0.0002, priority='ABOVE_NORMAL')]
 
 Explained in tutorials/13_training_fast.md.
 """
+from minicls.nn.parallel import unwrap
 from minicls.registry import HOOKS, MODELS
 
 from .hook import Hook
 
 __all__ = ['EMAHook']
+
+
+def _model(runner):
+    """The model (several ranks: the one inside ``DistributedDataParallel``)."""
+    return unwrap(runner.model)
 
 
 @HOOKS.register_module()
@@ -46,23 +53,23 @@ class EMAHook(Hook):
 
     def _build(self, runner):
         import minicls.models  # noqa: F401  (registers ExponentialMovingAverage)
-        self.ema = MODELS.build(self.ema_cfg, default_args=dict(model=runner.model))
+        self.ema = MODELS.build(self.ema_cfg, default_args=dict(model=_model(runner)))
 
     def _started(self, runner):
         return runner.iter + 1 >= self.begin_iter and runner.epoch + 1 >= self.begin_epoch
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         if self._started(runner):
-            self.ema.update_parameters(runner.model)
+            self.ema.update_parameters(_model(runner))
         else:  # not yet: the average follows the weights
-            for name, p in runner.model.named_parameters():
+            for name, p in _model(runner).named_parameters():
                 self.ema.params[name][...] = p.data
 
     def before_val_epoch(self, runner):
-        self.ema.swap(runner.model)
+        self.ema.swap(_model(runner))
 
     def after_val_epoch(self, runner, metrics=None):
-        self.ema.swap(runner.model)
+        self.ema.swap(_model(runner))
 
     before_test_epoch = before_val_epoch
     after_test_epoch = after_val_epoch
@@ -80,7 +87,7 @@ class EMAHook(Hook):
             self.ema.steps = 0
             return
         self._swap_state_dict(checkpoint)   # back to: state_dict = training weights
-        runner.model.load_state_dict(checkpoint['state_dict'])
+        _model(runner).load_state_dict(checkpoint['state_dict'])
         self.ema.load_state_dict(checkpoint['ema_state_dict'])
 
     def _swap_state_dict(self, checkpoint):

@@ -13,9 +13,9 @@ training step).
 
 Explained in tutorials/13_training_fast.md.
 """
+from minicls.nn.parallel import unwrap
 from minicls.registry import HOOKS
 
-from ..distributed import unwrap
 from .hook import Hook
 
 __all__ = ['FreezeParamsHook']

@@ -21,9 +21,9 @@ BN running statistics are averaged too (``update_buffers``), like every float in
 Explained in tutorials/13_training_fast.md.
 """
 from minicls.backend import get_array_module
+from minicls.nn.parallel import unwrap
 from minicls.registry import HOOKS
 
-from ..distributed import unwrap
 from .hook import Hook
 
 __all__ = ['LookaheadHook']

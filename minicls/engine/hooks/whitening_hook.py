@@ -17,7 +17,9 @@ Explained in tutorials/13_training_fast.md.
 """
 import numpy as np
 
+from minicls import distributed as dist
 from minicls.backend import to_device, to_numpy
+from minicls.nn.parallel import unwrap
 from minicls.registry import HOOKS
 
 from .hook import Hook
@@ -59,6 +61,7 @@ class WhiteningInitHook(Hook):
             Defaults to 5e-4.
 
     Skipped (and logged) when the weights come from a checkpoint (``resume`` or ``load_from``).
+    Several ranks: every rank computes the filters, then takes rank 0's.
     """
 
     priority = 'VERY_HIGH'
@@ -73,7 +76,8 @@ class WhiteningInitHook(Hook):
             runner.logger.info(f'WhiteningInitHook: {self.layer} comes from the checkpoint; '
                                'not recomputed')
             return
-        modules = dict(runner.model.named_modules())
+        model = unwrap(runner.model)   # several ranks: the model inside DDP
+        modules = dict(model.named_modules())
         conv = modules.get(self.layer)
         if conv is None or not hasattr(conv, 'weight'):
             raise KeyError(f'WhiteningInitHook: the model has no conv layer {self.layer!r}; set '
@@ -84,7 +88,7 @@ class WhiteningInitHook(Hook):
         dataset = runner.train_dataloader.dataset
         count = min(self.num_images, len(dataset))
         batch = default_collate([dataset[i] for i in range(count)])
-        images = to_numpy(runner.model.data_preprocessor(batch, training=False)['inputs'].data)
+        images = to_numpy(model.data_preprocessor(batch, training=False)['inputs'].data)
         k = conv.weight.shape[-1]
         weight = patch_whitening_weight(images, k, self.eps)
         if weight.shape != tuple(conv.weight.shape):
@@ -92,4 +96,5 @@ class WhiteningInitHook(Hook):
                              f'{tuple(conv.weight.shape)}, the whitening filters of {k}x{k} '
                              f'patches are {weight.shape}')
         conv.weight.data = to_device(weight, conv.weight.device)
+        dist.broadcast(conv.weight, src=0)   # frozen: no gradient all-reduce ever syncs it
         runner.logger.info(f'WhiteningInitHook: {self.layer} set from {count} training images')

@@ -1,4 +1,4 @@
 """``minicls.nn.parallel``: :class:`DistributedDataParallel` (as ``torch.nn.parallel``)."""
-from .distributed import DistributedDataParallel
+from .distributed import DistributedDataParallel, unwrap
 
-__all__ = ['DistributedDataParallel']
+__all__ = ['DistributedDataParallel', 'unwrap']

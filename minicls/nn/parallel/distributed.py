@@ -117,3 +117,9 @@ class DistributedDataParallel(Module):
                 n = p.grad.data.size
                 p.grad.data[...] = flat[start:start + n].reshape(p.grad.data.shape)
                 start += n
+
+
+def unwrap(model):
+    """The model inside a :class:`DistributedDataParallel` wrapper, or ``model`` itself (hooks,
+    checkpoints and optimizers work on the bare model: its names have no ``module.``)."""
+    return model.module if isinstance(model, DistributedDataParallel) else model
