@@ -89,10 +89,3 @@ def test_dirac_init_makes_the_first_filters_identities():
     plain = build(widths=(8, 16), depths=2, dirac_init=False)
     plain.init_weights()
     assert plain.groups[0].layers[4].weight.numpy()[0, 0, 1, 1] != 1
-
-
-def test_the_whitening_bias_starts_at_zero():
-    model = build(widths=(8, 16), depths=2)
-    assert np.abs(model.whiten.bias.numpy()).sum() > 0          # the conv's own init
-    model.init_weights()
-    np.testing.assert_array_equal(model.whiten.bias.numpy(), 0)

@@ -111,7 +111,6 @@ class FastCifarNet(BaseModule):
 
     def init_weights(self):
         super().init_weights()
-        self.whiten.bias.data[...] = 0    # the hook sets the weights; the shift starts at 0
         if self.dirac_init:
             for module in self.groups.modules():
                 if isinstance(module, nn.Conv2d):
