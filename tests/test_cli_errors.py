@@ -9,9 +9,13 @@ from minicls import cli
 from minicls import predict as predict_cli
 from minicls import test as test_cli
 from minicls import train as train_cli
-from minicls.config.errors import ConfigKeyError
+from minicls.config.errors import ConfigError, ConfigKeyError
+from minicls.configs import QUICKSTART
+from minicls.engine.hooks.hook import get_priority
+from minicls.registry import HOOKS, MODELS, OPTIMIZERS
 from minicls.tools import confusion_matrix, plot_curves
 
+from checkpoint_runs import TINY, log_text  # TINY: --cfg-options, a 16-image quickstart
 from test_cli import config  # noqa: F401  (the tiny folder config, a fixture)
 
 
@@ -45,6 +49,67 @@ def test_config_mistakes_are_one_line_and_exit_code_2(config, tmp_path, capsys, 
     argv = [str(config), '--work-dir', str(tmp_path), '--cfg-options'] + options
     assert train_cli.main(argv) == 2
     assert says in _one_line_error(capsys)
+
+
+@pytest.mark.parametrize('hook, says', [
+    ("dict(type='FreezeParamsHook', params=['head.fc.bais'], train_epochs=1)",
+     "FreezeParamsHook: the model has no parameter 'head.fc.bais'. Did you mean 'head.fc.bias'?"),
+    ("dict(type='PreciseBNHook', num_samples=0)",
+     'PreciseBNHook: num_samples and interval must be >= 1, got 0 and 1'),
+    ("dict(type='WhiteningInitHook', layer='backbone.conv')",
+     "WhiteningInitHook: the model has no conv layer 'backbone.conv'; set layer= to the name "
+     "of its whitening conv. Did you mean 'backbone.conv1'?"),
+], ids=['FreezeParamsHook', 'PreciseBNHook', 'WhiteningInitHook'])
+def test_hook_mistakes_are_one_line_and_nothing_is_trained(tmp_path, capsys, hook, says):
+    cfg_file = tmp_path / 'bad_hook.py'
+    cfg_file.write_text(f'_base_ = [{QUICKSTART!r}]\ncustom_hooks = [{hook}]\n')
+    work = tmp_path / 'work'
+    argv = [str(cfg_file), '--work-dir', str(work), '--cfg-options', *TINY]
+    assert train_cli.main(argv) == 2
+    assert says in _one_line_error(capsys)
+    assert not list(tmp_path.rglob('*.npz')) and not list(tmp_path.rglob('scalars.json'))
+    assert 'Epoch(train)' not in (log_text(work) if work.exists() else '')  # not a step
+
+
+def _sgd():
+    from minicls import nn
+    return nn.Linear(2, 2).parameters()
+
+
+def _scheduler(kind, **kwargs):
+    from minicls.engine.optim import SGD
+    from minicls.registry import PARAM_SCHEDULERS
+    return PARAM_SCHEDULERS.build(dict(type=kind, optimizer=SGD(_sgd(), lr=0.1), **kwargs))
+
+
+@pytest.mark.parametrize('build, says', [
+    (lambda: HOOKS.build(dict(type='CheckInvalidLossHook', interval=0)), 'interval must be'),
+    (lambda: HOOKS.build(dict(type='CheckpointHook', by_epoch=False)), 'by_epoch=False'),
+    (lambda: HOOKS.build(dict(type='CheckpointHook', rule='more')), "got 'more'"),
+    (lambda: HOOKS.build(dict(type='CheckpointHook', save_best='acc')).after_val_epoch(
+        None, {'accuracy/top1': 50.0}), "save_best='acc' but the metrics are ['accuracy/top1']"),
+    (lambda: HOOKS.build(dict(type='EMAHook', begin_epoch=-1)), 'begin_epoch must be >= 0'),
+    (lambda: HOOKS.build(dict(type='FreezeParamsHook', params=[], train_epochs=1)), 'empty'),
+    (lambda: HOOKS.build(dict(type='FreezeParamsHook', params='a', train_epochs=-1)), 'got -1'),
+    (lambda: HOOKS.build(dict(type='LookaheadHook', decay=2)), 'decay=2'),
+    (lambda: HOOKS.build(dict(type='WhiteningInitHook', num_images=0)), 'got 0'),
+    (lambda: get_priority('HIHG'), "unknown hook priority 'HIHG'"),
+    (lambda: OPTIMIZERS.build(dict(type='SGD', params=_sgd(), lr=-1)), 'lr=-1'),
+    (lambda: OPTIMIZERS.build(dict(type='AdamW', params=_sgd(), betas=(1, 0.9))), 'betas'),
+    (lambda: _scheduler('LinearLR', start_factor=2, end=3), 'start_factor'),
+    (lambda: _scheduler('CosineAnnealingLR', eta_min=0, eta_min_ratio=0, end=3), 'not both'),
+    (lambda: _scheduler('OneCycleLR', total_steps=5, pct_start=2), 'pct_start'),
+    (lambda: _scheduler('StepLR', step_size=1, begin=3, end=3), 'end must be larger'),
+    (lambda: MODELS.build(dict(type='AverageClsScoreTTA', module=object(), shifts=[])), 'shifts'),
+    (lambda: MODELS.build(dict(type='ExponentialMovingAverage', model=None, momentum=0)),
+     'momentum must be in (0, 1)'),
+])
+def test_argument_checks_of_what_a_config_builds_are_user_errors(build, says):
+    """Hooks, optimizers, schedulers, TTA, EMA: a bad value in the config is a ConfigError,
+    which the command lines show as one line (a ValueError or KeyError too, as before)."""
+    with pytest.raises(cli.user_errors()) as info:
+        build()
+    assert isinstance(info.value, ConfigError) and says in str(info.value), info.value
 
 
 def test_missing_files_are_one_line_errors(config, tmp_path, capsys):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from minicls import nn
-from minicls.engine.checkpoint import load_checkpoint
+from minicls.engine.checkpoint import CheckpointError, load_checkpoint
 from minicls.engine.hooks import LookaheadHook
 
 from ..checkpoint_runs import log_text, make_runner
@@ -91,5 +91,5 @@ def test_a_resumed_run_equals_an_uninterrupted_one(tmp_path):
 
 def test_a_state_that_does_not_fit_the_model_is_refused():
     hook = LookaheadHook()
-    with pytest.raises(KeyError, match='does not match the model'):
+    with pytest.raises(CheckpointError, match='does not match the model'):
         hook.after_load_checkpoint(fake_runner(Net()), {'lookahead_state': {'fc.weight': 0}})

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from minicls.config.errors import ConfigError
 from minicls.registry import HOOKS
 
 from .hook import Hook
@@ -41,7 +42,7 @@ class CheckInvalidLossHook(Hook):
 
     def __init__(self, interval=1):
         if int(interval) < 1:
-            raise ValueError(f'CheckInvalidLossHook: interval must be >= 1, got {interval}')
+            raise ConfigError(f'CheckInvalidLossHook: interval must be >= 1, got {interval}')
         self.interval = int(interval)
 
     def before_train(self, runner):

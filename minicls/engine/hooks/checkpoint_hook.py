@@ -2,6 +2,7 @@
 import os
 import re
 
+from minicls.config.errors import ConfigError, ConfigKeyError
 from minicls.registry import HOOKS
 
 from ..checkpoint import remove_stale_temp_files
@@ -36,9 +37,10 @@ class CheckpointHook(Hook):
                  rule=None, save_last=True, out_dir=None, save_optimizer=True,
                  save_param_scheduler=True):
         if not by_epoch:
-            raise NotImplementedError('CheckpointHook: minicls saves checkpoints by epoch')
+            raise ConfigError('CheckpointHook: by_epoch=False is not supported; minicls saves '
+                              'checkpoints by epoch')
         if rule not in (None, 'greater', 'less'):
-            raise ValueError(f"CheckpointHook: rule must be 'greater' or 'less', got {rule!r}")
+            raise ConfigError(f"CheckpointHook: rule must be 'greater' or 'less', got {rule!r}")
         self.interval = int(interval)
         self.max_keep_ckpts = int(max_keep_ckpts)
         self.save_best = save_best
@@ -79,8 +81,8 @@ class CheckpointHook(Hook):
             return
         key = next(iter(metrics)) if self.save_best == 'auto' else self.save_best
         if key not in metrics:
-            raise KeyError(f'CheckpointHook: save_best={self.save_best!r} but the metrics are '
-                           f'{list(metrics)}')
+            raise ConfigKeyError(f'CheckpointHook: save_best={self.save_best!r} but the metrics '
+                                 f'are {list(metrics)}')
         rule = self.rule or ('less' if 'loss' in key else 'greater')
         score = float(metrics[key])
         hub = runner.message_hub

@@ -11,6 +11,7 @@ Several ranks: the model inside ``DistributedDataParallel`` is averaged (its own
 
 Explained in tutorials/13_training_fast.md.
 """
+from minicls.config.errors import ConfigError
 from minicls.nn.parallel import unwrap
 from minicls.registry import HOOKS, MODELS
 
@@ -41,7 +42,7 @@ class EMAHook(Hook):
     def __init__(self, ema_type='ExponentialMovingAverage', strict_load=False, begin_iter=0,
                  begin_epoch=0, **kwargs):
         if begin_iter < 0 or begin_epoch < 0:
-            raise ValueError('EMAHook: begin_iter and begin_epoch must be >= 0')
+            raise ConfigError('EMAHook: begin_iter and begin_epoch must be >= 0')
         self.ema_cfg = dict(type=ema_type, **kwargs)
         self.strict_load = strict_load
         self.begin_iter, self.begin_epoch = int(begin_iter), int(begin_epoch)

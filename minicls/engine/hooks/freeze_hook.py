@@ -13,6 +13,9 @@ training step).
 
 Explained in tutorials/13_training_fast.md.
 """
+import difflib
+
+from minicls.config.errors import ConfigError, ConfigKeyError
 from minicls.nn.parallel import unwrap
 from minicls.registry import HOOKS
 
@@ -41,19 +44,21 @@ class FreezeParamsHook(Hook):
             params = [params]
         self.params = [str(name) for name in params]
         if not self.params:
-            raise ValueError('FreezeParamsHook: params is empty; name the parameters to '
-                             "freeze, e.g. params=['backbone.whiten.bias']")
+            raise ConfigError('FreezeParamsHook: params is empty; name the parameters to '
+                              "freeze, e.g. params=['backbone.whiten.bias']")
         if int(train_epochs) < 0:
-            raise ValueError(f'FreezeParamsHook: train_epochs must be >= 0, got {train_epochs}')
+            raise ConfigError(f'FreezeParamsHook: train_epochs must be >= 0, got {train_epochs}')
         self.train_epochs = int(train_epochs)
 
     def _named(self, runner):
         named = dict(unwrap(runner.model).named_parameters())
         missing = [name for name in self.params if name not in named]
         if missing:
-            some = ', '.join(list(named)[:4])
-            raise KeyError(f'FreezeParamsHook: the model has no parameter {missing[0]!r} (its '
-                           f'names look like: {some}, ...)')
+            close = difflib.get_close_matches(missing[0], list(named), n=1)
+            hint = (f'Did you mean {close[0]!r}?' if close else
+                    f'Its names look like: {", ".join(list(named)[:4])}, ...')
+            raise ConfigKeyError(f'FreezeParamsHook: the model has no parameter {missing[0]!r}. '
+                                 f'{hint}')
         return [named[name] for name in self.params]
 
     def before_train(self, runner):

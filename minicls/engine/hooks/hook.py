@@ -14,6 +14,7 @@ number runs first). A hook overrides only the points it needs. To add your own::
 
     custom_hooks = [dict(type='PrintLossHook')]      # in the config
 """
+from minicls.config.errors import ConfigError
 
 PRIORITIES = {'HIGHEST': 0, 'VERY_HIGH': 10, 'HIGH': 30, 'ABOVE_NORMAL': 40, 'NORMAL': 50,
               'BELOW_NORMAL': 60, 'LOW': 70, 'VERY_LOW': 90, 'LOWEST': 100}
@@ -25,8 +26,8 @@ def get_priority(priority):
         return priority
     if isinstance(priority, str) and priority.upper() in PRIORITIES:
         return PRIORITIES[priority.upper()]
-    raise ValueError(f'unknown hook priority {priority!r}; use an int or one of '
-                     f'{list(PRIORITIES)}')
+    raise ConfigError(f'unknown hook priority {priority!r}; use an int or one of '
+                      f'{list(PRIORITIES)}')
 
 
 class Hook:

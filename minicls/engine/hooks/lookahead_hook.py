@@ -21,9 +21,11 @@ BN running statistics are averaged too (``update_buffers``), like every float in
 Explained in tutorials/13_training_fast.md.
 """
 from minicls.backend import get_array_module
+from minicls.config.errors import ConfigError
 from minicls.nn.parallel import unwrap
 from minicls.registry import HOOKS
 
+from ..checkpoint import CheckpointError
 from .hook import Hook
 
 __all__ = ['LookaheadHook']
@@ -51,9 +53,9 @@ class LookaheadHook(Hook):
     def __init__(self, interval=5, decay=0.95, power=3.0, begin_epoch=0, update_buffers=True):
         if int(interval) < 1 or not 0.0 <= float(decay) <= 1.0 or float(power) < 0 \
                 or int(begin_epoch) < 0:
-            raise ValueError(f'LookaheadHook: needs interval >= 1, 0 <= decay <= 1, power >= 0 '
-                             f'and begin_epoch >= 0, got interval={interval}, decay={decay}, '
-                             f'power={power}, begin_epoch={begin_epoch}')
+            raise ConfigError(f'LookaheadHook: needs interval >= 1, 0 <= decay <= 1, power >= 0 '
+                              f'and begin_epoch >= 0, got interval={interval}, decay={decay}, '
+                              f'power={power}, begin_epoch={begin_epoch}')
         self.interval, self.decay, self.power = int(interval), float(decay), float(power)
         self.begin_epoch, self.update_buffers = int(begin_epoch), bool(update_buffers)
         self.slow = None      # name -> array, the average; None until the first averaging
@@ -104,8 +106,8 @@ class LookaheadHook(Hook):
             return
         fast = self._fast(runner)
         if set(state) != set(fast):
-            raise KeyError('LookaheadHook: the checkpoint\'s lookahead_state does not match the '
-                           f'model ({len(state)} arrays, the model has {len(fast)})')
+            raise CheckpointError('LookaheadHook: the checkpoint\'s lookahead_state does not match '
+                                  f'the model ({len(state)} arrays, the model has {len(fast)})')
         self.slow = {n: fast[n].copy() for n in fast}
         for name, array in self.slow.items():
             array[...] = get_array_module(array).asarray(state[name])

@@ -24,6 +24,7 @@ import numpy as np
 from minicls import distributed as dist
 from minicls.autograd import no_grad
 from minicls.backend import get_array_module
+from minicls.config.errors import ConfigError
 from minicls.nn.parallel import unwrap
 from minicls.registry import HOOKS
 
@@ -50,8 +51,8 @@ class PreciseBNHook(Hook):
 
     def __init__(self, num_samples=8192, interval=1):
         if int(num_samples) < 1 or int(interval) < 1:
-            raise ValueError(f'PreciseBNHook: num_samples and interval must be >= 1, got '
-                             f'{num_samples} and {interval}')
+            raise ConfigError(f'PreciseBNHook: num_samples and interval must be >= 1, got '
+                              f'{num_samples} and {interval}')
         self.num_samples, self.interval = int(num_samples), int(interval)
 
     def after_train_epoch(self, runner):

@@ -15,10 +15,13 @@ never sees the dataset itself.
 
 Explained in tutorials/13_training_fast.md.
 """
+import difflib
+
 import numpy as np
 
 from minicls import distributed as dist
 from minicls.backend import to_device, to_numpy
+from minicls.config.errors import ConfigError, ConfigKeyError
 from minicls.nn.parallel import unwrap
 from minicls.registry import HOOKS
 
@@ -68,7 +71,7 @@ class WhiteningInitHook(Hook):
 
     def __init__(self, layer='backbone.whiten', num_images=5000, eps=5e-4):
         if int(num_images) < 1:
-            raise ValueError(f'WhiteningInitHook: num_images must be >= 1, got {num_images}')
+            raise ConfigError(f'WhiteningInitHook: num_images must be >= 1, got {num_images}')
         self.layer, self.num_images, self.eps = layer, int(num_images), float(eps)
 
     def before_train(self, runner):
@@ -80,8 +83,12 @@ class WhiteningInitHook(Hook):
         modules = dict(model.named_modules())
         conv = modules.get(self.layer)
         if conv is None or not hasattr(conv, 'weight'):
-            raise KeyError(f'WhiteningInitHook: the model has no conv layer {self.layer!r}; set '
-                           'layer= to the name of its whitening conv')
+            convs = [name for name, m in modules.items()   # 4-d weights: the conv layers
+                     if len(getattr(getattr(m, 'weight', None), 'shape', ())) == 4]
+            close = difflib.get_close_matches(str(self.layer), convs, n=1)
+            hint = f' Did you mean {close[0]!r}?' if close else ''
+            raise ConfigKeyError(f'WhiteningInitHook: the model has no conv layer {self.layer!r}; '
+                                 f'set layer= to the name of its whitening conv.{hint}')
         from minicls.datasets.dataloader import default_collate
         from minicls.datasets.transforms import seed_transforms
         seed_transforms([getattr(runner, 'seed', 0), 2 ** 31])   # random transforms: repeatable
@@ -92,9 +99,9 @@ class WhiteningInitHook(Hook):
         k = conv.weight.shape[-1]
         weight = patch_whitening_weight(images, k, self.eps)
         if weight.shape != tuple(conv.weight.shape):
-            raise ValueError(f'WhiteningInitHook: {self.layer} has weights of shape '
-                             f'{tuple(conv.weight.shape)}, the whitening filters of {k}x{k} '
-                             f'patches are {weight.shape}')
+            raise ConfigError(f'WhiteningInitHook: {self.layer} has weights of shape '
+                              f'{tuple(conv.weight.shape)}, the whitening filters of {k}x{k} '
+                              f'patches are {weight.shape}')
         conv.weight.data = to_device(weight, conv.weight.device)
         dist.broadcast(conv.weight, src=0)   # frozen: no gradient all-reduce ever syncs it
         runner.logger.info(f'WhiteningInitHook: {self.layer} set from {count} training images')

@@ -5,6 +5,7 @@ Explained in tutorials/07_optimizers_and_schedules.md.
 import math
 
 from minicls.backend import get_array_module
+from minicls.config.errors import ConfigError
 from minicls.registry import OPTIMIZERS
 
 from .optimizer import Optimizer
@@ -34,9 +35,9 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False):
         if lr < 0 or eps < 0 or weight_decay < 0:
-            raise ValueError(f'{type(self).__name__}: lr, eps and weight_decay must be >= 0')
+            raise ConfigError(f'{type(self).__name__}: lr, eps and weight_decay must be >= 0')
         if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
-            raise ValueError(f'{type(self).__name__}: betas must be in [0, 1), got {betas}')
+            raise ConfigError(f'{type(self).__name__}: betas must be in [0, 1), got {betas}')
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad))
 

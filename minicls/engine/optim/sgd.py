@@ -2,6 +2,7 @@
 
 Explained in tutorials/07_optimizers_and_schedules.md.
 """
+from minicls.config.errors import ConfigError
 from minicls.registry import OPTIMIZERS
 
 from .optimizer import Optimizer
@@ -29,10 +30,10 @@ class SGD(Optimizer):
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False):
         if lr < 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f'SGD: lr, momentum and weight_decay must be >= 0, got lr={lr}, '
-                             f'momentum={momentum}, weight_decay={weight_decay}')
+            raise ConfigError(f'SGD: lr, momentum and weight_decay must be >= 0, got lr={lr}, '
+                              f'momentum={momentum}, weight_decay={weight_decay}')
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError('SGD: Nesterov momentum requires momentum > 0 and dampening = 0')
+            raise ConfigError('SGD: Nesterov momentum requires momentum > 0 and dampening = 0')
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
 

@@ -67,7 +67,7 @@ def build_param_schedulers(cfgs, optimizer, epoch_length=None, max_epochs=None, 
                               f'begin={begin}, end={cfg["end"]} ({unit})')
         if convert:
             if not by_epoch:
-                raise ValueError(f'{kind}: convert_to_iter_based needs by_epoch=True')
+                raise ConfigError(f'{kind}: convert_to_iter_based needs by_epoch=True')
             schedulers.append(cls.build_iter_from_epoch(optimizer=optimizer,
                                                         epoch_length=epoch_length, **cfg))
         else:

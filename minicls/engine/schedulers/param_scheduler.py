@@ -5,6 +5,7 @@ Explained in tutorials/07_optimizers_and_schedules.md.
 import math
 from collections import Counter
 
+from minicls.config.errors import ConfigError
 from minicls.registry import PARAM_SCHEDULERS
 
 INF = int(1e9)
@@ -34,8 +35,8 @@ class ParamScheduler:
         if not hasattr(optimizer, 'param_groups'):
             raise TypeError(f'a scheduler needs an optimizer, got {type(optimizer).__name__}')
         if end <= begin:
-            raise ValueError(f'{type(self).__name__}: end must be larger than begin, got '
-                             f'begin={begin}, end={end}')
+            raise ConfigError(f'{type(self).__name__}: end must be larger than begin, got '
+                              f'begin={begin}, end={end}')
         self.optimizer = optimizer
         self.param_name = param_name
         self.begin, self.end, self.by_epoch = begin, end, by_epoch
@@ -52,7 +53,7 @@ class ParamScheduler:
                               **kwargs):
         """The per-iteration twin of an epoch-based config (``convert_to_iter_based``)."""
         if not by_epoch:
-            raise ValueError('convert_to_iter_based needs by_epoch=True')
+            raise ConfigError('convert_to_iter_based needs by_epoch=True')
         if not epoch_length or epoch_length <= 0:
             raise ValueError(f'epoch_length must be a positive integer, got {epoch_length}')
         for key in cls.scales_with_epoch_length:
@@ -164,10 +165,10 @@ class CosineAnnealingLR(ParamScheduler):
     def __init__(self, optimizer, T_max=None, eta_min=None, eta_min_ratio=None, begin=0,  # noqa: N803
                  end=INF, **kwargs):
         if eta_min is not None and eta_min_ratio is not None:
-            raise ValueError('CosineAnnealingLR: set eta_min or eta_min_ratio, not both')
+            raise ConfigError('CosineAnnealingLR: set eta_min or eta_min_ratio, not both')
         if T_max is None:
             if end == INF:
-                raise ValueError('CosineAnnealingLR needs T_max or a finite end')
+                raise ConfigError('CosineAnnealingLR needs T_max or a finite end')
             T_max = end - begin
         self.T_max = T_max
         self.eta_min = 0.0 if eta_min is None else eta_min
@@ -206,7 +207,7 @@ class LinearLR(ParamScheduler):
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, begin=0, end=INF,
                  **kwargs):
         if not (0 <= start_factor <= 1 and 0 <= end_factor <= 1):
-            raise ValueError('LinearLR: start_factor and end_factor must be in [0, 1]')
+            raise ConfigError('LinearLR: start_factor and end_factor must be in [0, 1]')
         self.start_factor, self.end_factor = start_factor, end_factor
         self.total_iters = end - begin - 1
         super().__init__(optimizer, begin=begin, end=end, **kwargs)
@@ -293,15 +294,15 @@ class OneCycleLR(ParamScheduler):
                  final_div_factor=1e4, three_phase=False, param_name='lr', **kwargs):
         if total_steps is None:
             if not (epochs and steps_per_epoch):
-                raise ValueError('OneCycleLR needs total_steps, or epochs and steps_per_epoch')
+                raise ConfigError('OneCycleLR needs total_steps, or epochs and steps_per_epoch')
             total_steps = epochs * steps_per_epoch
         if int(total_steps) <= 0:
-            raise ValueError(f'OneCycleLR: total_steps must be positive, got {total_steps}')
+            raise ConfigError(f'OneCycleLR: total_steps must be positive, got {total_steps}')
         if not 0 <= pct_start <= 1:
-            raise ValueError(f'OneCycleLR: pct_start must be in [0, 1], got {pct_start}')
+            raise ConfigError(f'OneCycleLR: pct_start must be in [0, 1], got {pct_start}')
         if anneal_strategy not in ('cos', 'linear'):
-            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', "
-                             f'got {anneal_strategy!r}')
+            raise ConfigError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', "
+                              f'got {anneal_strategy!r}')
         self.total_steps = int(total_steps)
         self.anneal_strategy = anneal_strategy
         n = self.total_steps
@@ -332,8 +333,8 @@ class OneCycleLR(ParamScheduler):
     def _get_value(self):
         t = self.last_step
         if t > self.total_steps:
-            raise ValueError(f'OneCycleLR stepped {t + 1} times, but total_steps is '
-                             f'{self.total_steps}: make it cover the whole training run')
+            raise ConfigError(f'OneCycleLR stepped {t + 1} times, but total_steps is '
+                              f'{self.total_steps}: make it cover the whole training run')
         values = []
         for group in self.optimizer.param_groups:
             start = 0

@@ -21,6 +21,7 @@ type='AverageClsScoreTTA', shifts=...)``.
 """
 from ...autograd import no_grad
 from ...backend import get_array_module
+from ...config.errors import ConfigError
 from ...registry import MODELS
 from ...tensor import Tensor
 
@@ -42,8 +43,8 @@ class AverageClsScoreTTA:
         self.flip = bool(flip)
         self.shifts = [(int(dy), int(dx)) for dy, dx in shifts]
         if not self.shifts:
-            raise ValueError('AverageClsScoreTTA: shifts must hold at least one (dy, dx), '
-                             'e.g. ((0, 0),)')
+            raise ConfigError('AverageClsScoreTTA: shifts must hold at least one (dy, dx), '
+                              'e.g. ((0, 0),)')
 
     def __getattr__(self, name):
         return getattr(self.module, name)
