@@ -5,6 +5,10 @@ As mmengine's ``EMAHook``: after each training iteration the averaged model is u
 averaged weights swapped in; a checkpoint stores the averaged weights under ``state_dict`` (so
 ``python -m minicls.test`` and ``load_from`` use them) and the training weights under
 ``ema_state_dict`` with the average's keys swapped, so that ``resume`` continues exactly.
+One difference from mmengine, which swaps every key: the BN buffers are swapped only when the
+average averages them (``update_buffers=True``); otherwise the checkpoint keeps the model's,
+which are the ones validation used (mmengine would save the average's copy from the last
+step, and so lose statistics that ``PreciseBNHook`` recomputed after it).
 Several ranks: the model inside ``DistributedDataParallel`` is averaged (its own names).
 
     custom_hooks = [dict(type='EMAHook', momentum=0.0002, priority='ABOVE_NORMAL')]
