@@ -93,3 +93,16 @@ def test_a_state_that_does_not_fit_the_model_is_refused():
     hook = LookaheadHook()
     with pytest.raises(CheckpointError, match='does not match the model'):
         hook.after_load_checkpoint(fake_runner(Net()), {'lookahead_state': {'fc.weight': 0}})
+
+
+def test_update_buffers_false_leaves_the_bn_statistics_alone():
+    net, hook = Net(), LookaheadHook(interval=1, decay=0.9, power=0, update_buffers=False)
+    runner = fake_runner(net)
+    hook.after_train_iter(runner, batch_idx=0)                  # the copy
+    net.fc.weight.data[...] = 1.0
+    net.bn.running_mean.data[...] = 7.0
+    runner.iter = 1
+    hook.after_train_iter(runner, batch_idx=1)
+    assert set(hook.slow) == {'fc.weight', 'fc.bias', 'bn.weight', 'bn.bias'}
+    np.testing.assert_array_equal(net.bn.running_mean.numpy(), 7.0)     # not averaged
+    assert not np.allclose(net.fc.weight.numpy(), 1.0)                  # averaged

@@ -61,13 +61,14 @@ class LookaheadHook(Hook):
         self.slow = None      # name -> array, the average; None until the first averaging
 
     def _fast(self, runner):
-        """name -> the network's own array (parameters, then float buffers)."""
+        """name -> the network's own float array: the parameters and, with ``update_buffers``,
+        the buffers a checkpoint saves (BN statistics; not the preprocessor's mean)."""
         model = unwrap(runner.model)
-        named = [(n, p.data) for n, p in model.named_parameters()]
-        if self.update_buffers:    # those saved in the state dict (not the preprocessor's mean)
-            saved = model.state_dict()
-            named += [(n, b.data) for n, b in model.named_buffers() if n in saved]
-        return {n: a for n, a in named if a.dtype.kind == 'f'}
+        state = model.state_dict(keep_vars=True)     # the live Tensors, not copies
+        if not self.update_buffers:
+            params = dict(model.named_parameters())
+            state = {n: t for n, t in state.items() if n in params}
+        return {n: t.data for n, t in state.items() if t.data.dtype.kind == 'f'}
 
     def rho(self, step, total):
         """The decay of the averaging after training step ``step`` (1-based) of ``total``."""
