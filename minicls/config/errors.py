@@ -25,12 +25,13 @@ class ConfigTypeError(ConfigError, TypeError):
     """An argument a constructor does not take, or a value of the wrong type."""
 
 
-def check_keys(given, allowed, where, error=ConfigKeyError, what='key'):
+def check_keys(given, allowed, where, error=ConfigKeyError, what='key', max_listed=None):
     """Refuse the keys of ``given`` that are not in ``allowed``, suggesting the nearest one.
 
     ``check_keys({'max_epoch': 1}, ['max_epochs', 'val_interval'], 'train_cfg')`` raises
     ``ConfigKeyError: train_cfg has no key 'max_epoch'. Did you mean 'max_epochs'? Valid
-    keys: max_epochs, val_interval``.
+    keys: max_epochs, val_interval``. ``max_listed`` lists only the first few valid keys
+    (a model's parameter names would make a very long line).
     """
     allowed = sorted(allowed)
     for key in given:
@@ -38,5 +39,7 @@ def check_keys(given, allowed, where, error=ConfigKeyError, what='key'):
             continue
         close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
         hint = f' Did you mean {close[0]!r}?' if close else ''
+        listed = allowed if max_listed is None or len(allowed) <= max_listed else \
+            allowed[:max_listed] + ['...']
         raise error(f'{where} has no {what} {key!r}.{hint} Valid {what}s: '
-                    f'{", ".join(allowed) or "none"}')
+                    f'{", ".join(listed) or "none"}')

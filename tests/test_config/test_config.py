@@ -452,3 +452,16 @@ def test_config_text_is_read_back_without_running_it(tmp_path):
         with pytest.raises(ConfigError):
             Config.from_pretty_text(code)
     assert not marker.exists()
+
+
+def test_check_keys_suggests_the_nearest_and_can_shorten_the_list():
+    from minicls.config.errors import ConfigKeyError, check_keys
+    allowed = [f'layer{i}.weight' for i in range(10)] + ['head.fc.bias']
+    check_keys(['head.fc.bias'], allowed, 'the model')              # known: nothing raised
+    with pytest.raises(ConfigKeyError) as info:
+        check_keys(['head.fc.bais'], allowed, 'the model', what='parameter', max_listed=2)
+    assert str(info.value) == ("the model has no parameter 'head.fc.bais'. Did you mean "
+                               "'head.fc.bias'? Valid parameters: head.fc.bias, "
+                               "layer0.weight, ...")
+    with pytest.raises(ConfigKeyError, match='layer9.weight$'):       # no cap: all of them
+        check_keys(['x'], allowed, 'the model')

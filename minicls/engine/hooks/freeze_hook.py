@@ -13,9 +13,7 @@ training step).
 
 Explained in tutorials/13_training_fast.md.
 """
-import difflib
-
-from minicls.config.errors import ConfigError, ConfigKeyError
+from minicls.config.errors import ConfigError, check_keys
 from minicls.nn.parallel import unwrap
 from minicls.registry import HOOKS
 
@@ -52,13 +50,8 @@ class FreezeParamsHook(Hook):
 
     def _named(self, runner):
         named = dict(unwrap(runner.model).named_parameters())
-        missing = [name for name in self.params if name not in named]
-        if missing:
-            close = difflib.get_close_matches(missing[0], list(named), n=1)
-            hint = (f'Did you mean {close[0]!r}?' if close else
-                    f'Its names look like: {", ".join(list(named)[:4])}, ...')
-            raise ConfigKeyError(f'FreezeParamsHook: the model has no parameter {missing[0]!r}. '
-                                 f'{hint}')
+        check_keys(self.params, named, 'FreezeParamsHook: the model', what='parameter',
+                   max_listed=4)
         return [named[name] for name in self.params]
 
     def before_train(self, runner):
