@@ -24,11 +24,6 @@ from .hook import Hook
 __all__ = ['EMAHook']
 
 
-def _model(runner):
-    """The model (several ranks: the one inside ``DistributedDataParallel``)."""
-    return unwrap(runner.model)
-
-
 @HOOKS.register_module()
 class EMAHook(Hook):
     """Args:
@@ -58,23 +53,23 @@ class EMAHook(Hook):
 
     def _build(self, runner):
         import minicls.models  # noqa: F401  (registers ExponentialMovingAverage)
-        self.ema = MODELS.build(self.ema_cfg, default_args=dict(model=_model(runner)))
+        self.ema = MODELS.build(self.ema_cfg, default_args=dict(model=unwrap(runner.model)))
 
     def _started(self, runner):
         return runner.iter + 1 >= self.begin_iter and runner.epoch + 1 >= self.begin_epoch
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         if self._started(runner):
-            self.ema.update_parameters(_model(runner))
+            self.ema.update_parameters(unwrap(runner.model))
         else:  # not yet: the average follows the weights
-            for name, p in _model(runner).named_parameters():
+            for name, p in unwrap(runner.model).named_parameters():
                 self.ema.params[name][...] = p.data
 
     def before_val_epoch(self, runner):
-        self.ema.swap(_model(runner))
+        self.ema.swap(unwrap(runner.model))
 
     def after_val_epoch(self, runner, metrics=None):
-        self.ema.swap(_model(runner))
+        self.ema.swap(unwrap(runner.model))
 
     before_test_epoch = before_val_epoch
     after_test_epoch = after_val_epoch
@@ -92,7 +87,7 @@ class EMAHook(Hook):
             self.ema.steps = 0
             return
         self._swap_state_dict(checkpoint)   # back to: state_dict = training weights
-        _model(runner).load_state_dict(checkpoint['state_dict'])
+        unwrap(runner.model).load_state_dict(checkpoint['state_dict'])
         self.ema.load_state_dict(checkpoint['ema_state_dict'])
 
     def _swap_state_dict(self, checkpoint):
