@@ -5,8 +5,8 @@ leaves it as it is: no step, no weight decay, its momentum unused (PyTorch's SGD
 parameter whose ``.grad`` is None, and so does minicls's). Freezing can also save work: when
 nothing before a layer needs a gradient, the backward pass stops there. In the fast CIFAR-10
 recipe the whitening conv's bias is the last trained parameter in front of the first 3x3 conv;
-once it is frozen, that conv no longer computes a gradient for its input (about a tenth of a
-training step).
+once it is frozen, that conv no longer computes a gradient for its input (a step of
+FastCifarNet gets about 6% cheaper).
 
     custom_hooks = [dict(type='FreezeParamsHook', params=['backbone.whiten.bias'],
                          train_epochs=3)]
