@@ -8,15 +8,18 @@
 
 - ``'im2col'``: every window copied into a column, one GEMM (any conv; the fallback);
 - ``'winograd'``: Winograd F(2x2, 3x3) (``minicls.nn.functional.winograd``) wherever it applies
-  (3x3 kernel, stride 1, dilation 1, no groups; forward and the input gradient), im2col
+  (3x3 kernel, stride 1, dilation 1, no groups; forward, input and weight gradients), im2col
   elsewhere. 2.25x fewer multiplies; float32 results differ from im2col's by rounding only;
-- ``'auto'``: Winograd where the measured rule ``winograd.worth_it`` says it is faster on this
-  CPU (enough channels and pixels per image), im2col elsewhere and on a GPU. Given the shapes,
-  the choice is fixed (no timing at run time), so runs stay reproducible.
+- ``'winograd_4x4'``: Winograd F(4x4, 3x3) there instead: 4x fewer multiplies, a float32
+  error about 10x im2col's (still ~1e-6 of sum |x||w|, see ``winograd``'s docstring);
+- ``'auto'``: on the CPU, Winograd where the measured rule ``winograd.auto_tile`` says it is
+  faster (64 or more channels; F(4x4) from 8x8 outputs up, F(2x2) below), im2col elsewhere and
+  on a GPU. Given the shapes, the choice is fixed (no timing at run time), so runs stay
+  reproducible.
 """
 import contextlib
 
-CONV_ALGORITHMS = ('auto', 'im2col', 'winograd')
+CONV_ALGORITHMS = ('auto', 'im2col', 'winograd', 'winograd_4x4')
 conv_algorithm = 'auto'
 
 

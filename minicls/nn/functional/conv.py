@@ -36,8 +36,9 @@ multiple of the thread count, so each thread gets its share, and the dW partial 
 in block order, so the result is the same from run to run for a given thread count.
 
 **Winograd.** For 3x3 stride-1 convs, ``_correlate`` (so forward and the stride-1 dx) and the
-weight gradient may instead use Winograd F(2x2, 3x3) (``winograd.py``: 2.25x fewer multiplies),
-as ``minicls.backends.conv_algorithm`` decides (``_use_winograd``); im2col stays the fallback.
+weight gradient may instead use Winograd F(2x2, 3x3) or F(4x4, 3x3) (``winograd.py``: 2.25x or
+4x fewer multiplies), as ``minicls.backends.conv_algorithm`` decides (``_winograd_tile``); im2col
+stays the fallback.
 
 Explained in tutorials/05_convolution.md.
 """
@@ -125,8 +126,9 @@ class Conv2d(Function):
             gx = _grad_input_by_correlation(gy, ctx.weight, ctx.geometry, ctx.x_shape)
             if gx is None:   # strided, or a padding wider than the kernel's reach
                 gx = _grad_input_by_col2im(gy, ctx.weight, ctx.geometry, ctx.x_shape)
-        if need_w and gw is None and _use_winograd(ctx.x, ctx.w_shape, ctx.geometry):
-            gw = winograd.winograd_grad_weight(gy, ctx.x, ctx.geometry[2])
+        tile = _winograd_tile(ctx.x, ctx.w_shape, ctx.geometry) if need_w else None
+        if need_w and gw is None and tile:
+            gw = winograd.winograd_grad_weight(gy, ctx.x, ctx.geometry[2], tile)
         elif need_w and gw is None:
             gw = _grad_weight(gy, ctx.x, ctx.geometry)
         if ctx.has_bias and ctx.needs_input_grad[2]:
@@ -136,10 +138,11 @@ class Conv2d(Function):
 
 def _correlate(x, weight, geometry):
     """y = W @ im2col(x), block by block on the pool's threads: (N, C, H, W) -> (N, O, OH, OW).
-    Winograd instead where ``minicls.backends.conv_algorithm`` picks it (``_use_winograd``)."""
+    Winograd instead where ``minicls.backends.conv_algorithm`` picks it (``_winograd_tile``)."""
     xp = get_array_module(x)
-    if _use_winograd(x, weight.shape, geometry):
-        return winograd.winograd_conv2d(x, weight, geometry[2])
+    tile = _winograd_tile(x, weight.shape, geometry)
+    if tile:
+        return winograd.winograd_conv2d(x, weight, geometry[2], tile)
     o, cg, kh, kw = weight.shape
     g, out_size = geometry[5], geometry[4]
     w_mat = weight.reshape(g, o // g, cg * kh * kw)
@@ -152,25 +155,27 @@ def _correlate(x, weight, geometry):
     return y
 
 
-def _use_winograd(x, weight_shape, geometry):
-    """Whether ``_correlate`` takes Winograd F(2x2, 3x3): never with 'im2col'; where it applies
-    with 'winograd' (the other convs keep im2col, logged at debug level); with 'auto' where
-    it applies, on the CPU, and ``winograd.worth_it`` (a rule measured on 2 cores)."""
+def _winograd_tile(x, weight_shape, geometry):
+    """The Winograd output tile ``_correlate`` and the weight gradient use: None (im2col), 2
+    for F(2x2, 3x3) or 4 for F(4x4, 3x3). Never with 'im2col'; 2 or 4 with 'winograd' or
+    'winograd_4x4' where Winograd applies (other convs keep im2col, logged at debug level);
+    with 'auto', on the CPU, what ``winograd.auto_tile`` (a rule measured on 2 cores) says."""
     algorithm = backends.get_conv_algorithm()
     if algorithm == 'im2col':
-        return False
+        return None
     kernel, stride, padding, dilation, out_size, groups = geometry
     if not winograd.supports(weight_shape, stride, dilation, groups):
-        if algorithm == 'winograd':
+        if algorithm != 'auto':
             logging.getLogger(__name__).debug(
-                'conv_algorithm=winograd: im2col for kernel %s, stride %s, dilation %s, '
-                'groups %d (Winograd F(2x2, 3x3) needs 3x3, stride 1, dilation 1, groups 1)',
-                kernel, stride, dilation, groups)
-        return False
-    if algorithm == 'winograd':
-        return True
-    return get_array_module(x) is np and winograd.worth_it(x.shape[1], weight_shape[0],
-                                                           out_size)
+                'conv_algorithm=%s: im2col for kernel %s, stride %s, dilation %s, groups %d '
+                '(Winograd needs 3x3, stride 1, dilation 1, groups 1)',
+                algorithm, kernel, stride, dilation, groups)
+        return None
+    if algorithm != 'auto':
+        return 4 if algorithm == 'winograd_4x4' else 2
+    if get_array_module(x) is not np:
+        return None
+    return winograd.auto_tile(x.shape[1], weight_shape[0], out_size)
 
 
 def _grad_input_by_correlation(gy, weight, geometry, x_shape):
