@@ -120,10 +120,15 @@ def test_split_cuts_a_range_into_one_slice_per_thread(threads):
 
 
 @pytest.mark.parametrize('shape', [(6, 5, 4, 3), (9, 3)])
-def test_batch_norm_gives_the_same_bits_on_any_number_of_threads(shape, threads, monkeypatch):
+@pytest.mark.parametrize('block', [None, 20])
+def test_batch_norm_gives_the_same_bits_on_any_number_of_threads(shape, block, threads,
+                                                                 monkeypatch):
     """Each thread takes a block of channels, and a channel's sums do not depend on which
-    block it is in: training gives the same numbers whatever the thread count."""
+    block it is in: training gives the same numbers whatever the thread count. Also when the
+    passes go over blocks of images (``block``: elements a block, so 1 to 6 images)."""
     monkeypatch.setattr(normalization, 'PARALLEL_MIN_SIZE', 1)     # threads even for tiny x
+    if block:
+        monkeypatch.setattr(normalization, 'BLOCK', block)
     rng = np.random.default_rng(0)
     a = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
     g = rng.standard_normal(shape).astype(np.float32)
