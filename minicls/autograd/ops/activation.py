@@ -33,7 +33,7 @@ class ReLU(Function):
         return _relu_blocks(y, gy) if _relu_fast(y, gy) else relu_backward_simple(y, gy)
 
 
-RELU_PARALLEL_SIZE = 1 << 20   # elements: below, the thread pool costs more than it saves
+RELU_PARALLEL_SIZE = 1 << 21   # elements: below, the thread pool costs more than it saves
 
 
 def relu_simple(x):
