@@ -31,7 +31,7 @@ from ...parallel import parallel_for, split
 from ...tensor import Tensor
 
 PARALLEL_MIN_SIZE = 2**20
-BLOCK = 2**17   # elements (512 KiB of float32) in a block of images of batch_norm's passes
+BLOCK = 2**19   # elements (2 MiB of float32) in a block of images of batch_norm's passes
 
 
 # -- batch_norm -----------------------------------------------------------------------------------
