@@ -14,7 +14,6 @@ import pytest
 import minicls
 import minicls.nn.functional as F
 from minicls.nn.functional import conv as conv_module
-from minicls.nn.functional import normalization
 from minicls.nn.functional import pooling
 from minicls.nn.functional import reference as R
 from minicls.nn.functional.conv import Conv2d
@@ -328,28 +327,6 @@ def test_batch_norm_matches_the_reference(shape, training, affine):
     assert len(grads) == len(fast)
     for t, e, name in zip(fast, grads, ('dx', 'dweight', 'dbias')):
         np.testing.assert_allclose(t.grad.numpy(), e, **TOL, err_msg=name)
-
-
-@pytest.mark.parametrize('block', [1, 50])
-def test_batch_norm_in_blocks_of_images_matches_the_reference(block, monkeypatch):
-    """Training makes its passes block by block over the images: one image a block (block=1),
-    or blocks of 2 images and a last one of 1 (50 elements, 24 an image, N = 5)."""
-    monkeypatch.setattr(normalization, 'BLOCK', block)
-    rng = np.random.default_rng(1)
-    x = rng.standard_normal((5, 3, 4, 2)) * 3 + 1
-    w, b = rng.standard_normal(3), rng.standard_normal(3)
-    mean, var = np.zeros(3), np.ones(3)
-    assert len(normalization._image_blocks(x.reshape(5, 3, -1), np)) == (5 if block == 1 else 3)
-    fast = tensors(x, w, b)
-    run_mean, run_var = minicls.tensor(mean), minicls.tensor(var)
-    out = F.batch_norm(fast[0], run_mean, run_var, *fast[1:], training=True)
-    np.testing.assert_allclose(out.numpy(), R.batch_norm(x, mean, var, w, b, training=True), **TOL)
-    np.testing.assert_allclose(run_mean.numpy(), mean, **TOL)
-    np.testing.assert_allclose(run_var.numpy(), var, **TOL)
-    g = backward(out)
-    expected = R.batch_norm_backward(g, x, np.zeros(3), np.ones(3), w, b, training=True)
-    for t, e in zip(fast, expected):
-        np.testing.assert_allclose(t.grad.numpy(), e, **TOL)
 
 
 def test_reference_batch_norm_by_hand():

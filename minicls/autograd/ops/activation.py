@@ -13,9 +13,10 @@ class ReLU(Function):
     """y = max(x, 0).   dy/dx = 1 where x > 0, else 0.
 
     As PyTorch: NaN stays NaN and -inf gives 0 (x * (x > 0) would give NaN); -0.0 gives +0.0
-    (PyTorch keeps the sign of a zero). Saves y (y > 0 exactly where x > 0). Fast path: float32 NumPy arrays (``_relu_blocks``:
-    cache-sized blocks, on every core from ``RELU_PARALLEL_SIZE`` elements). Plain reference:
-    ``relu_simple`` and ``relu_backward_simple``.
+    (PyTorch keeps the sign of a zero). Saves y (y > 0 exactly where x > 0).
+
+    Fast path: float32 NumPy arrays (``_relu_blocks``: cache-sized blocks, on every core from
+    ``RELU_PARALLEL_SIZE`` elements). Plain reference: ``relu_simple``, ``relu_backward_simple``.
     """
     cases = [OpCase(lambda lib, x: lib.relu(x), [(4, 5)]),
              OpCase(lambda lib, x: lib.nn.functional.relu(x), [(2, 3, 4, 4)], name='nchw')]
