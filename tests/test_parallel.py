@@ -1,4 +1,5 @@
-"""minicls.parallel: the thread pool behind the conv's blocks, and the conv on several threads."""
+"""minicls.parallel: the thread pool behind the conv's blocks, and the conv on several threads;
+batch_norm's blocks of channels (threads) and of images."""
 import os
 import threading
 import time
@@ -11,6 +12,7 @@ import minicls.nn.functional as F
 from minicls import parallel
 from minicls.nn.functional import conv as conv_module
 from minicls.nn.functional import normalization
+from minicls.nn.functional import reference as R
 
 needs_local_blas = pytest.mark.skipif(
     parallel._set_local_threads is None,
@@ -120,10 +122,15 @@ def test_split_cuts_a_range_into_one_slice_per_thread(threads):
 
 
 @pytest.mark.parametrize('shape', [(6, 5, 4, 3), (9, 3)])
-def test_batch_norm_gives_the_same_bits_on_any_number_of_threads(shape, threads, monkeypatch):
+@pytest.mark.parametrize('block', [None, 20])
+def test_batch_norm_gives_the_same_bits_on_any_number_of_threads(shape, block, threads,
+                                                                 monkeypatch):
     """Each thread takes a block of channels, and a channel's sums do not depend on which
-    block it is in: training gives the same numbers whatever the thread count."""
+    block it is in: training gives the same numbers whatever the thread count. Also when the
+    passes go over blocks of images (``block``: elements a block, so 1 to 6 images)."""
     monkeypatch.setattr(normalization, 'PARALLEL_MIN_SIZE', 1)     # threads even for tiny x
+    if block:
+        monkeypatch.setattr(normalization, 'BLOCK', block)
     rng = np.random.default_rng(0)
     a = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
     g = rng.standard_normal(shape).astype(np.float32)
@@ -142,6 +149,30 @@ def test_batch_norm_gives_the_same_bits_on_any_number_of_threads(shape, threads,
         parallel.set_num_threads(n)
         for ours, ref in zip(run(), reference):
             np.testing.assert_array_equal(ours, ref)
+
+
+@pytest.mark.parametrize('block', [1, 50])
+def test_batch_norm_in_blocks_of_images_matches_the_reference(block, monkeypatch):
+    """Training makes its passes block by block over the images: one image a block (block=1),
+    or blocks of 2 images and a last one of 1 (50 elements, 24 an image, N = 5)."""
+    monkeypatch.setattr(normalization, 'BLOCK', block)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((5, 3, 4, 2)) * 3 + 1
+    w, b = rng.standard_normal(3), rng.standard_normal(3)
+    mean, var = np.zeros(3), np.ones(3)
+    tol = dict(rtol=1e-10, atol=1e-10)
+    assert len(normalization._image_blocks(x.reshape(5, 3, -1), np)) == (5 if block == 1 else 3)
+    fast = [minicls.tensor(a, requires_grad=True) for a in (x, w, b)]
+    run_mean, run_var = minicls.tensor(mean), minicls.tensor(var)
+    out = F.batch_norm(fast[0], run_mean, run_var, *fast[1:], training=True)
+    np.testing.assert_allclose(out.numpy(), R.batch_norm(x, mean, var, w, b, training=True), **tol)
+    np.testing.assert_allclose(run_mean.numpy(), mean, **tol)
+    np.testing.assert_allclose(run_var.numpy(), var, **tol)
+    g = np.random.default_rng(3).standard_normal(out.shape)
+    out.backward(minicls.tensor(g))
+    expected = R.batch_norm_backward(g, x, np.zeros(3), np.ones(3), w, b, training=True)
+    for t, e in zip(fast, expected):
+        np.testing.assert_allclose(t.grad.numpy(), e, **tol)
 
 
 @needs_local_blas

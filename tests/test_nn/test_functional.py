@@ -242,6 +242,39 @@ def test_batch_norm_eval_leaves_stats_and_training_handles_a_large_mean():
     assert out.dtype == np.float32
 
 
+def test_batch_norm_training_saves_its_input_not_a_centred_copy():
+    """Training keeps x for backward and makes x - mean again there, in dx's memory: one
+    full-size array fewer alive from the forward to the backward."""
+    x = minicls.tensor(logits(4, 3, 5), requires_grad=True)
+    y = F.batch_norm(x, None, None, training=True)
+    full = [a for a in y.grad_fn.saved_tensors if a is not None and a.size == x.numel()]
+    assert len(full) == 1 and np.shares_memory(full[0], x.data)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 0, atol=1e-5)   # d(sum of xhat)/dx = 0
+
+
+def test_batch_norm_training_gives_the_bits_of_the_plain_steps():
+    """A small x (one block of images): the same float32 operations as the formulas written on
+    whole arrays, so the same bits (a guard: the blocks and rows must not change them)."""
+    x = (RNG.standard_normal((6, 3, 4, 5)) * 2 + 1).astype(np.float32)
+    w, b, g = logits(3), logits(3), logits(6, 3, 4, 5)
+    xt, wt, bt = (minicls.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = F.batch_norm(xt, None, None, wt, bt, training=True)
+    y.backward(minicls.tensor(g))
+    x3, g3, m = x.reshape(6, 3, -1), g.reshape(6, 3, -1), 6 * 20
+    mean = np.einsum('ncl->c', x3) / m
+    xc = x3 - mean[:, None]
+    inv_std = 1 / np.sqrt(np.einsum('ncl,ncl->c', xc, xc) / m + np.float32(1e-5))
+    y_ref = xc * (w * inv_std)[:, None] + b[:, None]
+    sum_dy, sum_dy_xc = np.einsum('ncl->c', g3), np.einsum('ncl,ncl->c', g3, xc)
+    k2 = inv_std * inv_std * sum_dy_xc / m
+    gx = (g3 - (xc * k2[:, None] + (sum_dy / m)[:, None])) * (w * inv_std)[:, None]
+    np.testing.assert_array_equal(y.numpy(), y_ref.reshape(x.shape))
+    np.testing.assert_array_equal(xt.grad.numpy(), gx.reshape(x.shape))
+    np.testing.assert_array_equal(wt.grad.numpy(), sum_dy_xc * inv_std)
+    np.testing.assert_array_equal(bt.grad.numpy(), sum_dy)
+
+
 def test_batch_norm_errors():
     with pytest.raises(ValueError, match='more than 1 value per channel'):
         F.batch_norm(minicls.zeros(1, 3), None, None, training=True)

@@ -10,20 +10,74 @@ from ..opspec import OpCase
 
 
 class ReLU(Function):
-    """y = max(x, 0).   dy/dx = 1 where x > 0, else 0."""
+    """y = max(x, 0).   dy/dx = 1 where x > 0, else 0.
+
+    As PyTorch: NaN stays NaN and -inf gives 0 (x * (x > 0) would give NaN); -0.0 gives +0.0
+    (PyTorch keeps the sign of a zero). Saves y (y > 0 exactly where x > 0).
+
+    Fast path: float32 NumPy arrays (``_relu_blocks``: cache-sized blocks, on every core from
+    ``RELU_PARALLEL_SIZE`` elements). Plain reference: ``relu_simple``, ``relu_backward_simple``.
+    """
     cases = [OpCase(lambda lib, x: lib.relu(x), [(4, 5)]),
              OpCase(lambda lib, x: lib.nn.functional.relu(x), [(2, 3, 4, 4)], name='nchw')]
 
     @staticmethod
     def forward(ctx, x):
-        mask = x > 0
-        ctx.save_for_backward(mask)
-        return x * mask
+        y = _relu_blocks(x) if _relu_fast(x) else relu_simple(x)
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(y)
+        return y
 
     @staticmethod
     def backward(ctx, gy):
-        mask, = ctx.saved_tensors
-        return gy * mask
+        y, = ctx.saved_tensors
+        return _relu_blocks(y, gy) if _relu_fast(y, gy) else relu_backward_simple(y, gy)
+
+
+RELU_PARALLEL_SIZE = 1 << 21   # elements: below, the thread pool costs more than it saves
+
+
+def relu_simple(x):
+    """max(x, 0): the reference for ``_relu_blocks``."""
+    return get_array_module(x).maximum(x, 0)
+
+
+def relu_backward_simple(y, gy):
+    """dL/dx = dL/dy where y = relu(x) > 0, else 0 (dL/dy times 1 or 0, so NaN stays NaN)."""
+    return gy * (y > 0)
+
+
+def _relu_fast(*arrays):
+    return all(type(a) is np.ndarray and a.dtype == np.float32 for a in arrays)
+
+
+def _relu_blocks(x, gy=None):
+    """``relu_simple(x)``, or ``relu_backward_simple(x, gy)`` when given ``gy``, for float32
+    NumPy arrays, fast and with the same bits: block by block, the blocks of a large array
+    shared among the CPU cores (one NumPy pass runs on one core only; NumPy releases the GIL
+    inside it). The mask lives in a small buffer that stays in the cache, and the forward
+    compares with a block of zeros (NumPy's maximum is about twice as fast against an array
+    as against a scalar)."""
+    flat = np.ascontiguousarray(x).reshape(-1)
+    grad = None if gy is None else np.ascontiguousarray(gy).reshape(-1)
+    out = np.empty_like(flat)
+    size = min(_BLOCK, flat.size)
+
+    def run(part):
+        zeros, mask = np.zeros(size, np.float32), np.empty(size, bool)
+        stop = min(part.stop, flat.size)
+        for start in range(part.start, stop, _BLOCK):
+            block = slice(start, min(start + _BLOCK, stop))
+            n = block.stop - block.start
+            if grad is None:
+                np.maximum(flat[block], zeros[:n], out=out[block])
+            else:
+                np.greater(flat[block], 0, out=mask[:n])
+                np.multiply(grad[block], mask[:n], out=out[block])
+
+    parallel_for(run, split(flat.size) if flat.size >= RELU_PARALLEL_SIZE
+                 else [slice(0, flat.size)])
+    return out.reshape(x.shape)
 
 
 class Sigmoid(Function):
