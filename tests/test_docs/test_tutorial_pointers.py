@@ -10,6 +10,7 @@ POINTER = re.compile(r'tutorials/(\d\d_[\w-]+\.md)')
 EXPLAINED = {
     'minicls/nn/functional/conv.py': '05_convolution.md',
     'minicls/nn/functional/im2col.py': '05_convolution.md',
+    'minicls/nn/functional/winograd.py': '14_winograd.md',
     'minicls/nn/functional/normalization.py': '06_batchnorm_and_init.md',
     'minicls/nn/modules/batchnorm.py': '06_batchnorm_and_init.md',
     'minicls/nn/init.py': '06_batchnorm_and_init.md',

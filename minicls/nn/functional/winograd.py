@@ -40,6 +40,8 @@ halve); F(4x4, 3x3) up to 2.7e-6 for y and 7.2e-6 for dW, ten times more (entrie
 ``winograd_conv2d_simple`` is the plain version (whole batch, einsum for the transforms);
 ``winograd_conv2d`` is the same maths in cache-sized blocks of images on the pool's threads,
 with the transforms written as the few additions they are (``_BT``, ``_AT``, ``_A``).
+
+Explained in tutorials/14_winograd.md.
 """
 import numpy as np
 
