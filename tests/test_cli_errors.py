@@ -55,11 +55,15 @@ def test_config_mistakes_are_one_line_and_exit_code_2(config, tmp_path, capsys, 
     ("dict(type='FreezeParamsHook', params=['head.fc.bais'], train_epochs=1)",
      "FreezeParamsHook: the model has no parameter 'head.fc.bais'. Did you mean 'head.fc.bias'?"),
     ("dict(type='PreciseBNHook', num_samples=0)",
-     'PreciseBNHook: num_samples and interval must be >= 1, got 0 and 1'),
+     'PreciseBNHook: num_samples must be an integer >= 1, got 0'),
     ("dict(type='WhiteningInitHook', layer='backbone.conv')",
      "WhiteningInitHook: the model has no conv layer 'backbone.conv'; set layer= to the name "
      "of its whitening conv. Did you mean 'backbone.conv1'?"),
-], ids=['FreezeParamsHook', 'PreciseBNHook', 'WhiteningInitHook'])
+    ("dict(type='EMAHook', momentum='fast')",
+     "EMAHook: ExponentialMovingAverage: momentum must be a number in (0, 1), got 'fast'"),
+    ("dict(type='LookaheadHook', interval='x')",
+     "LookaheadHook: interval must be an integer >= 1, got 'x' (a str)"),
+], ids=['FreezeParamsHook', 'PreciseBNHook', 'WhiteningInitHook', 'EMAHook', 'LookaheadHook'])
 def test_hook_mistakes_are_one_line_and_nothing_is_trained(tmp_path, capsys, hook, says):
     cfg_file = tmp_path / 'bad_hook.py'
     cfg_file.write_text(f'_base_ = [{QUICKSTART!r}]\ncustom_hooks = [{hook}]\n')
@@ -88,10 +92,10 @@ def _scheduler(kind, **kwargs):
     (lambda: HOOKS.build(dict(type='CheckpointHook', rule='more')), "got 'more'"),
     (lambda: HOOKS.build(dict(type='CheckpointHook', save_best='acc')).after_val_epoch(
         None, {'accuracy/top1': 50.0}), "save_best='acc' but the metrics are ['accuracy/top1']"),
-    (lambda: HOOKS.build(dict(type='EMAHook', begin_epoch=-1)), 'begin_epoch must be >= 0'),
+    (lambda: HOOKS.build(dict(type='EMAHook', begin_epoch=-1)), 'begin_epoch must be an integer >= 0, got -1'),
     (lambda: HOOKS.build(dict(type='FreezeParamsHook', params=[], train_epochs=1)), 'empty'),
     (lambda: HOOKS.build(dict(type='FreezeParamsHook', params='a', train_epochs=-1)), 'got -1'),
-    (lambda: HOOKS.build(dict(type='LookaheadHook', decay=2)), 'decay=2'),
+    (lambda: HOOKS.build(dict(type='LookaheadHook', decay=2)), 'decay must be a number in [0, 1], got 2'),
     (lambda: HOOKS.build(dict(type='WhiteningInitHook', num_images=0)), 'got 0'),
     (lambda: get_priority('HIHG'), "unknown hook priority 'HIHG'"),
     (lambda: OPTIMIZERS.build(dict(type='SGD', params=_sgd(), lr=-1)), 'lr=-1'),
@@ -102,7 +106,7 @@ def _scheduler(kind, **kwargs):
     (lambda: _scheduler('StepLR', step_size=1, begin=3, end=3), 'end must be larger'),
     (lambda: MODELS.build(dict(type='AverageClsScoreTTA', module=object(), shifts=[])), 'shifts'),
     (lambda: MODELS.build(dict(type='ExponentialMovingAverage', model=None, momentum=0)),
-     'momentum must be in (0, 1)'),
+     'momentum must be a number in (0, 1), got 0'),
 ])
 def test_argument_checks_of_what_a_config_builds_are_user_errors(build, says):
     """Hooks, optimizers, schedulers, TTA, EMA: a bad value in the config is a ConfigError,

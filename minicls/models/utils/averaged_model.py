@@ -14,7 +14,7 @@ copied from the model unless ``update_buffers=True``, which averages them too.
 Explained in tutorials/13_training_fast.md.
 """
 from minicls.backend import get_array_module
-from minicls.config.errors import ConfigError
+from minicls.config.errors import check_number
 from minicls.registry import MODELS
 
 __all__ = ['ExponentialMovingAverage']
@@ -34,12 +34,11 @@ class ExponentialMovingAverage:
     """
 
     def __init__(self, model, momentum=0.0002, interval=1, update_buffers=False):
-        if not 0.0 < momentum < 1.0:
-            raise ConfigError(f'ExponentialMovingAverage: momentum must be in (0, 1), got '
-                              f'{momentum} (mmengine convention: the weight of the new value)')
-        if int(interval) < 1:
-            raise ConfigError(f'ExponentialMovingAverage: interval must be >= 1, got {interval}')
-        self.momentum, self.interval, self.update_buffers = momentum, int(interval), update_buffers
+        # momentum: mmengine's convention, the weight of the new value (0.0002, not 0.9998)
+        self.momentum = check_number(momentum, 'ExponentialMovingAverage: momentum', float,
+                                     low=0, high=1, open_bounds=True)
+        self.interval = check_number(interval, 'ExponentialMovingAverage: interval', low=1)
+        self.update_buffers = update_buffers
         self.steps = 0
         self.params = {k: p.data.copy() for k, p in model.named_parameters()}
         self.buffers = {k: b.data.copy() for k, b in model.named_buffers()}
