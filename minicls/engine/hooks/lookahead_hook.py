@@ -25,7 +25,6 @@ from minicls.config.errors import check_number
 from minicls.nn.parallel import unwrap
 from minicls.registry import HOOKS
 
-from ..checkpoint import CheckpointError
 from .hook import Hook
 
 __all__ = ['LookaheadHook']
@@ -105,8 +104,8 @@ class LookaheadHook(Hook):
             return
         fast = self._fast(runner)
         if set(state) != set(fast):
-            raise CheckpointError('LookaheadHook: the checkpoint\'s lookahead_state does not match '
-                                  f'the model ({len(state)} arrays, the model has {len(fast)})')
+            raise ValueError("LookaheadHook: the checkpoint's lookahead_state does not match the "
+                             f'model ({len(state)} arrays, the model has {len(fast)})')
         self.slow = {n: fast[n].copy() for n in fast}
         for name, array in self.slow.items():
             array[...] = get_array_module(array).asarray(state[name])

@@ -13,6 +13,8 @@ copied from the model unless ``update_buffers=True``, which averages them too.
 
 Explained in tutorials/13_training_fast.md.
 """
+import numpy as np
+
 from minicls.backend import get_array_module
 from minicls.config.errors import check_number
 from minicls.registry import MODELS
@@ -80,8 +82,29 @@ class ExponentialMovingAverage:
         return state
 
     def load_state_dict(self, state):
+        """Restore what :meth:`state_dict` returned. Missing or unexpected ``module.*`` keys
+        raise KeyError, an array of another shape ValueError (saved from another model)."""
+        own = {f'module.{name}': array for store in (self.params, self.buffers)
+               for name, array in store.items()}
+        saved = {k for k in state if k.startswith('module.')}
+        missing, unexpected = sorted(set(own) - saved), sorted(saved - set(own))
+        if missing or unexpected:
+            found = [f'{what} key(s) {_listed(keys)}' for what, keys in
+                     (('missing', missing), ('unexpected', unexpected)) if keys]
+            raise KeyError('ExponentialMovingAverage.load_state_dict: the state is of another '
+                           f'model: {"; ".join(found)}')
+        for key, array in own.items():
+            if np.shape(state[key]) != array.shape:
+                raise ValueError(f'ExponentialMovingAverage.load_state_dict: {key} has shape '
+                                 f'{np.shape(state[key])} in the state, {array.shape} here')
         xp = get_array_module(next(iter(self.params.values())))
         for store in (self.params, self.buffers):
             for name in store:
                 store[name] = xp.asarray(state[f'module.{name}']).astype(store[name].dtype)
         self.steps = int(state.get('steps', 0))
+
+
+def _listed(keys, most=4):
+    """``a, b, c, d and 2 more``."""
+    more = f' and {len(keys) - most} more' if len(keys) > most else ''
+    return ', '.join(keys[:most]) + more
