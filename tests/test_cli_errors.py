@@ -11,12 +11,22 @@ from minicls import test as test_cli
 from minicls import train as train_cli
 from minicls.config.errors import ConfigError, ConfigKeyError
 from minicls.configs import QUICKSTART
+from minicls.engine.checkpoint import load_checkpoint, save_checkpoint
 from minicls.engine.hooks.hook import get_priority
 from minicls.registry import HOOKS, MODELS, OPTIMIZERS
 from minicls.tools import confusion_matrix, plot_curves
 
 from checkpoint_runs import TINY, log_text  # TINY: --cfg-options, a 16-image quickstart
 from test_cli import config  # noqa: F401  (the tiny folder config, a fixture)
+
+
+def _tiny(folder, text, work, *options, resume=None):
+    """The command line that trains the tiny quickstart (``TINY``) with ``text`` added to its
+    config (written in ``folder``) in the work dir ``work``."""
+    cfg_file = folder / 'config.py'
+    cfg_file.write_text(f'_base_ = [{QUICKSTART!r}]\n{text}')
+    return [str(cfg_file), '--work-dir', str(work)] + (['--resume', str(resume)] if resume
+                                                       else []) + ['--cfg-options', *TINY, *options]
 
 
 def _one_line_error(capsys):
@@ -55,20 +65,70 @@ def test_config_mistakes_are_one_line_and_exit_code_2(config, tmp_path, capsys, 
     ("dict(type='FreezeParamsHook', params=['head.fc.bais'], train_epochs=1)",
      "FreezeParamsHook: the model has no parameter 'head.fc.bais'. Did you mean 'head.fc.bias'?"),
     ("dict(type='PreciseBNHook', num_samples=0)",
-     'PreciseBNHook: num_samples and interval must be >= 1, got 0 and 1'),
+     'PreciseBNHook: num_samples must be an integer >= 1, got 0'),
     ("dict(type='WhiteningInitHook', layer='backbone.conv')",
      "WhiteningInitHook: the model has no conv layer 'backbone.conv'; set layer= to the name "
      "of its whitening conv. Did you mean 'backbone.conv1'?"),
-], ids=['FreezeParamsHook', 'PreciseBNHook', 'WhiteningInitHook'])
+    ("dict(type='EMAHook', momentum='fast')",
+     "EMAHook: ExponentialMovingAverage: momentum must be a number in (0, 1), got 'fast'"),
+    ("dict(type='LookaheadHook', interval='x')",
+     "LookaheadHook: interval must be an integer >= 1, got 'x' (a str)"),
+], ids=['FreezeParamsHook', 'PreciseBNHook', 'WhiteningInitHook', 'EMAHook', 'LookaheadHook'])
 def test_hook_mistakes_are_one_line_and_nothing_is_trained(tmp_path, capsys, hook, says):
-    cfg_file = tmp_path / 'bad_hook.py'
-    cfg_file.write_text(f'_base_ = [{QUICKSTART!r}]\ncustom_hooks = [{hook}]\n')
     work = tmp_path / 'work'
-    argv = [str(cfg_file), '--work-dir', str(work), '--cfg-options', *TINY]
-    assert train_cli.main(argv) == 2
+    assert train_cli.main(_tiny(tmp_path, f'custom_hooks = [{hook}]\n', work)) == 2
     assert says in _one_line_error(capsys)
     assert not list(tmp_path.rglob('*.npz')) and not list(tmp_path.rglob('scalars.json'))
     assert 'Epoch(train)' not in (log_text(work) if work.exists() else '')  # not a step
+
+
+EMA = "custom_hooks = [dict(type='EMAHook', momentum=0.1)]\n"
+
+
+@pytest.fixture(scope='module')
+def saved_run(tmp_path_factory):
+    """epoch_2.npz of a 2-epoch run of the tiny quickstart with EMAHook (2 schedulers)."""
+    folder = tmp_path_factory.mktemp('saved_run')
+    assert train_cli.main(_tiny(folder, EMA, folder / 'work', 'train_cfg.max_epochs=2')) == 0
+    return folder / 'work' / 'epoch_2.npz'
+
+
+@pytest.mark.parametrize('text, option, says', [
+    ("param_scheduler = [dict(type='ConstantLR', factor=0.5, end=1)]\n", None,
+     'it holds the state of 2 parameter scheduler(s), but param_scheduler builds 1 '
+     '(ConstantLR); a scheduler with no end that would begin after the last epoch is skipped, '
+     'so train_cfg.max_epochs counts too. Resume with the param_scheduler of the run that '
+     'saved it, or start a new run without --resume (resume=False), with load_from='),
+    ("param_scheduler = [dict(type='ConstantLR', end=1), dict(type='StepLR', step_size=1)]\n",
+     None, 'its param_scheduler 0 (ConstantLR) state cannot be loaded: ConstantLR.load_state_'
+     'dict: the state was saved by another kind of scheduler: it has end_factor, '),
+    ("optim_wrapper = dict(optimizer=dict(type='Adam', lr=0.001, _delete_=True))\n", None,
+     'its optimizer state cannot be loaded: loaded state dict was not saved by Adam: its '
+     'parameter group 0 has no amsgrad, betas, eps. Resume with the optim_wrapper'),
+    ('', 'model.backbone.base_channels=8',
+     'its model weights cannot be loaded: Error(s) in loading state_dict for ImageClassifier: '
+     'size mismatch for backbone.layer1.0.conv1.weight: copying a param with shape (4, 4, 3, '
+     '3) from checkpoint, the shape in current model is (8, 4, 3, 3). size mismatch'),
+    ('ema_state_dict', None, "its EMAHook state cannot be loaded: ExponentialMovingAverage."
+     'load_state_dict: the state is of another model: missing key(s) module.head.fc.bias. '
+     'Resume with the hooks of the run'),
+], ids=['scheduler_count', 'scheduler_kind', 'optimizer', 'model', 'ema'])
+def test_a_resume_that_does_not_fit_the_checkpoint_is_one_line(saved_run, tmp_path, capsys,
+                                                                 text, option, says):
+    """Another param_scheduler, optimizer, model, or an EMA state missing a key: the CLI says
+    which file and which part, and how to go on (the same config, or load_from)."""
+    ckpt = saved_run
+    if text == 'ema_state_dict':   # a checkpoint edited by hand
+        ckpt, text = tmp_path / 'edited.npz', ''
+        state = load_checkpoint(str(saved_run))
+        del state['ema_state_dict']['module.head.fc.bias']
+        save_checkpoint(state, str(ckpt))
+    argv = _tiny(tmp_path, EMA + text, tmp_path / 'work', 'train_cfg.max_epochs=3',
+                 *([option] if option else []), resume=ckpt)
+    assert train_cli.main(argv) == 2
+    line = _one_line_error(capsys)
+    assert line.startswith(f'error: cannot resume from {ckpt}: ') and says in line, line
+    assert line.endswith(f"load_from='{ckpt}' to begin from its weights only.")
 
 
 def _sgd():
@@ -88,10 +148,10 @@ def _scheduler(kind, **kwargs):
     (lambda: HOOKS.build(dict(type='CheckpointHook', rule='more')), "got 'more'"),
     (lambda: HOOKS.build(dict(type='CheckpointHook', save_best='acc')).after_val_epoch(
         None, {'accuracy/top1': 50.0}), "save_best='acc' but the metrics are ['accuracy/top1']"),
-    (lambda: HOOKS.build(dict(type='EMAHook', begin_epoch=-1)), 'begin_epoch must be >= 0'),
+    (lambda: HOOKS.build(dict(type='EMAHook', begin_epoch=-1)), 'begin_epoch must be an integer'),
     (lambda: HOOKS.build(dict(type='FreezeParamsHook', params=[], train_epochs=1)), 'empty'),
     (lambda: HOOKS.build(dict(type='FreezeParamsHook', params='a', train_epochs=-1)), 'got -1'),
-    (lambda: HOOKS.build(dict(type='LookaheadHook', decay=2)), 'decay=2'),
+    (lambda: HOOKS.build(dict(type='LookaheadHook', decay=2)), 'decay must be a number in [0, 1]'),
     (lambda: HOOKS.build(dict(type='WhiteningInitHook', num_images=0)), 'got 0'),
     (lambda: get_priority('HIHG'), "unknown hook priority 'HIHG'"),
     (lambda: OPTIMIZERS.build(dict(type='SGD', params=_sgd(), lr=-1)), 'lr=-1'),
@@ -102,7 +162,7 @@ def _scheduler(kind, **kwargs):
     (lambda: _scheduler('StepLR', step_size=1, begin=3, end=3), 'end must be larger'),
     (lambda: MODELS.build(dict(type='AverageClsScoreTTA', module=object(), shifts=[])), 'shifts'),
     (lambda: MODELS.build(dict(type='ExponentialMovingAverage', model=None, momentum=0)),
-     'momentum must be in (0, 1)'),
+     'momentum must be a number in (0, 1), got 0'),
 ])
 def test_argument_checks_of_what_a_config_builds_are_user_errors(build, says):
     """Hooks, optimizers, schedulers, TTA, EMA: a bad value in the config is a ConfigError,
@@ -125,7 +185,6 @@ def test_missing_files_are_one_line_errors(config, tmp_path, capsys):
     text = tmp_path / 'notes.png'
     text.write_text('not an image')
     from minicls.apis import get_model
-    from minicls.engine.checkpoint import save_checkpoint
     weights = get_model(str(config)).state_dict()   # weights, but no config in meta
     ckpt = save_checkpoint(dict(state_dict=weights, meta={}), str(tmp_path / 'w.npz'))
     assert predict_cli.main([str(text), '--config', str(config), '--checkpoint', ckpt]) == 2

@@ -1,4 +1,5 @@
-"""Errors in what the user wrote (a config file, ``--cfg-options``), and ``check_keys``.
+"""Errors in what the user wrote (a config file, ``--cfg-options``), ``check_keys`` and
+``check_number``.
 
 They subclass the built-in error a plain Python check would raise (``KeyError`` for an unknown
 key, ``TypeError`` for an unknown argument or a value of the wrong type), so ``except
@@ -6,8 +7,9 @@ KeyError`` still catches them; being ``ConfigError`` tells the command lines tha
 is for the user, to be shown as one line without a traceback (``minicls/cli.py``).
 """
 import difflib
+import numbers
 
-__all__ = ['ConfigError', 'ConfigKeyError', 'ConfigTypeError', 'check_keys']
+__all__ = ['ConfigError', 'ConfigKeyError', 'ConfigTypeError', 'check_keys', 'check_number']
 
 
 class ConfigError(ValueError):
@@ -43,3 +45,32 @@ def check_keys(given, allowed, where, error=ConfigKeyError, what='key', max_list
             allowed[:max_listed] + ['...']
         raise error(f'{where} has no {what} {key!r}.{hint} Valid {what}s: '
                     f'{", ".join(listed) or "none"}')
+
+
+def check_number(value, name, kind=int, low=None, high=None, open_bounds=False):
+    """``value`` as an ``int`` (``kind=int``) or a ``float`` within ``[low, high]`` (``(low,
+    high)`` with ``open_bounds``); otherwise a ConfigError naming ``name``, the value given
+    and what is expected.
+
+    ``check_number('x', 'LookaheadHook: interval', low=1)`` raises ``ConfigTypeError:
+    LookaheadHook: interval must be an integer >= 1, got 'x' (a str)``. A whole float is
+    taken as an integer (``2.0`` -> 2); a bool or a quoted number (``'3'``) is refused.
+    """
+    expected = 'an integer' if kind is int else 'a number'
+    if low is not None and high is not None:
+        left, right = '()' if open_bounds else '[]'
+        expected += f' in {left}{low}, {high}{right}'
+    elif low is not None:
+        expected += f' {">" if open_bounds else ">="} {low}'
+    elif high is not None:
+        expected += f' {"<" if open_bounds else "<="} {high}'
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not number or (kind is int and not float(value).is_integer()):
+        raise ConfigTypeError(f'{name} must be {expected}, got {value!r} '
+                              f'(a {type(value).__name__})')
+    number = kind(value)
+    too_low = low is not None and (number <= low if open_bounds else number < low)
+    too_high = high is not None and (number >= high if open_bounds else number > high)
+    if too_low or too_high or number != number:  # number != number: NaN
+        raise ConfigError(f'{name} must be {expected}, got {value!r}')
+    return number

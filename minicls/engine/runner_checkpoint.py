@@ -3,7 +3,10 @@
 A checkpoint holds what an exact resume needs: model weights, optimizer and scheduler states,
 the counters (epoch, iteration, position in the epoch), the data loader's seed and every random
 generator, plus meta (config text, class names, version). ``Runner`` inherits these methods.
+A resume whose config does not fit the checkpoint (another model, optimizer, schedulers or
+hooks) raises a CheckpointError naming the file, the part and the way out (``_loading``).
 """
+import contextlib
 import os
 import os.path as osp
 import random
@@ -17,6 +20,7 @@ import numpy as np
 import minicls
 import minicls.distributed
 
+from minicls.config.errors import ConfigError
 from minicls.io import load_weights
 
 from .checkpoint import (CheckpointError, atomic_write, load_checkpoint, load_state_dict,
@@ -156,16 +160,13 @@ class CheckpointMixin:
             return None
         read, self._resume_checkpoint = self._resume_checkpoint, None
         checkpoint = read[1] if read and read[0] == path else self._read_resumable(path)
-        unwrap(self.model).load_state_dict(checkpoint['state_dict'])
+        with _loading(path, 'model weights', 'model'):
+            unwrap(self.model).load_state_dict(checkpoint['state_dict'])
         meta, hub = checkpoint['meta'], dict(checkpoint.get('message_hub', {}))
         if 'optimizer' in checkpoint and self.optim_wrapper is not None:
-            self.optim_wrapper.load_state_dict(checkpoint['optimizer'])
-        saved = checkpoint.get('param_schedulers', [])
-        if len(saved) != len(self.param_schedulers):
-            raise ValueError(f'{path} has {len(saved)} parameter schedulers but the config '
-                             f'builds {len(self.param_schedulers)}: resume with the same config')
-        for scheduler, state in zip(self.param_schedulers, saved):
-            scheduler.load_state_dict(state)
+            with _loading(path, 'optimizer state', 'optim_wrapper (and paramwise_cfg)'):
+                self.optim_wrapper.load_state_dict(checkpoint['optimizer'])
+        self._load_schedulers(path, checkpoint.get('param_schedulers', []))
         self.epoch, self.start_batch = int(meta['epoch']), int(meta.get('batch_idx', 0))
         self.iter = int(meta['iter'])
         self._position = (self.epoch, self.start_batch)
@@ -187,9 +188,27 @@ class CheckpointMixin:
         self.message_hub.update(hub)
         if meta.get('dataset_meta'):
             self.dataset_meta = meta['dataset_meta']
-        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        for hook in self.hooks:  # call_hook, naming the hook whose state does not fit
+            with _loading(path, f'{type(hook).__name__} state', 'hooks'):
+                hook.after_load_checkpoint(self, checkpoint=checkpoint)
         self.logger.info(f'Resumed from {path}: epoch {self.epoch}, iteration {self.iter}')
         return checkpoint
+
+    def _load_schedulers(self, path, saved):
+        """The schedulers' states, in order: as many as the config builds, each of its kind."""
+        if len(saved) != len(self.param_schedulers):
+            built = ', '.join(type(s).__name__ for s in self.param_schedulers) or 'none'
+            why = ('it was saved with save_param_scheduler=False, as best_*.npz are' if not saved
+                   else 'a scheduler with no end that would begin after the last epoch is '
+                   'skipped, so train_cfg.max_epochs counts too')
+            raise CheckpointError(_cannot_resume(
+                path, f'it holds the state of {len(saved)} parameter scheduler(s), but '
+                f'param_scheduler builds {len(self.param_schedulers)} ({built}); {why}',
+                'param_scheduler'))
+        for i, (scheduler, state) in enumerate(zip(self.param_schedulers, saved)):
+            with _loading(path, f'param_scheduler {i} ({type(scheduler).__name__}) state',
+                          'param_scheduler'):
+                scheduler.load_state_dict(state)
 
     def _redo_interrupted_val(self, do_val):
         """Resumed from a checkpoint saved before its epoch's validation finished (Ctrl-C
@@ -243,6 +262,31 @@ class CheckpointMixin:
         self.logger.warning('Second Ctrl-C: quit at once without saving. ' + (
             f'`--resume` goes on from {last}.' if last else
             'No checkpoint was saved in this work dir yet.'))
+
+
+def _cannot_resume(path, what, setting):
+    return (f'cannot resume from {path}: {what}. Resume with the {setting} of the run that '
+            f'saved it, or start a new run without --resume (resume=False), with '
+            f"load_from='{path}' to begin from its weights only.")
+
+
+@contextlib.contextmanager
+def _loading(path, part, setting, most=300):
+    """A ``load_state_dict`` in a resume: a state that does not fit the run (ValueError,
+    KeyError, TypeError, or the RuntimeError of ``Module.load_state_dict``) becomes a
+    CheckpointError naming the checkpoint and the part, shortened to one line of at most
+    ``most`` characters of the original message (``--debug`` shows it all)."""
+    try:
+        yield
+    except (ConfigError, CheckpointError):  # a hook's bad argument, a message already made
+        raise
+    except (ValueError, KeyError, TypeError, RuntimeError) as err:
+        detail = err.args[0] if isinstance(err, KeyError) and err.args else err
+        detail = ' '.join(str(detail).split())
+        if len(detail) > most:
+            detail = detail[:most] + '... (--debug shows all)'
+        raise CheckpointError(_cannot_resume(
+            path, f'its {part} cannot be loaded: {detail}', setting)) from err
 
 
 def _check_resumable(checkpoint, path):

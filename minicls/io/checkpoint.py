@@ -34,7 +34,8 @@ TEMP_FILE = re.compile(r'\.tmp_([0-9a-f]{12}_.+|[a-z0-9_]{8}\.npz)')
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint file that cannot be read (missing, truncated, not a minicls checkpoint)."""
+    """A checkpoint file that cannot be read (missing, truncated, not a minicls checkpoint),
+    or that does not fit the run resuming from it (another model, optimizer, schedulers)."""
 
 
 def _encode(obj, arrays):

@@ -143,3 +143,19 @@ def test_hook_averages_the_model_inside_distributed_data_parallel():
     hook2.after_load_checkpoint(fake_runner(DistributedDataParallel(model2)), checkpoint)
     np.testing.assert_allclose(model2[0].weight.numpy(), 3.0)
     np.testing.assert_allclose(hook2.ema.params['0.weight'], 2.0)
+
+
+def test_load_state_dict_names_missing_and_unexpected_keys_and_shapes():
+    ema = ExponentialMovingAverage(model_with(0.0), momentum=0.5)
+    state = ema.state_dict()
+    with pytest.raises(KeyError) as info:
+        ema.load_state_dict({k: v for k, v in state.items() if k != 'module.0.bias'})
+    assert info.value.args[0] == ('ExponentialMovingAverage.load_state_dict: the state is of '
+                                  'another model: missing key(s) module.0.bias')
+    wider = ExponentialMovingAverage(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2),
+                                                   nn.Linear(2, 1)), momentum=0.5)
+    with pytest.raises(KeyError, match='unexpected key.s. module.2.bias, module.2.weight'):
+        ema.load_state_dict(wider.state_dict())
+    with pytest.raises(ValueError, match=r'module.0.weight has shape \(3, 2\) in the state, '
+                                         r'\(2, 2\) here'):
+        ema.load_state_dict({**state, 'module.0.weight': np.zeros((3, 2), np.float32)})

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from minicls import nn
-from minicls.engine.checkpoint import CheckpointError, load_checkpoint
+from minicls.config.errors import ConfigError
+from minicls.engine.checkpoint import load_checkpoint
 from minicls.engine.hooks import LookaheadHook
 
 from ..checkpoint_runs import log_text, make_runner
@@ -59,11 +60,16 @@ def test_power_0_is_a_constant_decay_and_decay_0_a_plain_copy():
     assert LookaheadHook().rho(50, 100) == pytest.approx(0.95 ** 5 / 8)
 
 
-@pytest.mark.parametrize('kwargs', [dict(interval=0), dict(decay=1.5), dict(power=-1),
-                                    dict(begin_epoch=-1)])
-def test_bad_arguments(kwargs):
-    with pytest.raises(ValueError, match='LookaheadHook: needs'):
+@pytest.mark.parametrize('kwargs, says', [
+    (dict(interval=0), 'interval must be an integer >= 1, got 0'),
+    (dict(interval='x'), "interval must be an integer >= 1, got 'x' (a str)"),
+    (dict(decay=1.5), 'decay must be a number in [0, 1], got 1.5'),
+    (dict(power=-1), 'power must be a number >= 0, got -1'),
+    (dict(begin_epoch=-1), 'begin_epoch must be an integer >= 0, got -1')])
+def test_bad_arguments(kwargs, says):
+    with pytest.raises(ConfigError) as info:
         LookaheadHook(**kwargs)
+    assert str(info.value) == f'LookaheadHook: {says}'
 
 
 HOOK = dict(type='LookaheadHook', interval=2, begin_epoch=1)
@@ -91,7 +97,7 @@ def test_a_resumed_run_equals_an_uninterrupted_one(tmp_path):
 
 def test_a_state_that_does_not_fit_the_model_is_refused():
     hook = LookaheadHook()
-    with pytest.raises(CheckpointError, match='does not match the model'):
+    with pytest.raises(ValueError, match='does not match the model'):  # resume: CheckpointError
         hook.after_load_checkpoint(fake_runner(Net()), {'lookahead_state': {'fc.weight': 0}})
 
 

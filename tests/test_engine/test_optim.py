@@ -170,3 +170,37 @@ def test_clip_grad_norm_matches_torch():
     assert total == pytest.approx(13.0) and float(ttotal) == pytest.approx(13.0)
     for p, t in zip(ps, ts):
         np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy(), rtol=1e-6)
+
+
+def _stepped(cls, *shapes, **kw):
+    params = [minicls.tensor(np.ones(s, np.float32), requires_grad=True) for s in shapes]
+    opt = cls(params, lr=0.1, **kw)
+    for p in params:
+        p.grad = minicls.tensor(np.ones(p.shape, np.float32))
+    opt.step()
+    return opt
+
+
+@pytest.mark.parametrize('saved, says', [
+    (lambda: _stepped(SGD, 3, 2, momentum=0.9).state_dict() | dict(param_groups=[]),
+     r'loaded state dict has a different number of parameter groups \(0; this optimizer has 1\)'),
+    (lambda: _stepped(SGD, 3, 2, 4, momentum=0.9).state_dict(),
+     "loaded state dict contains a parameter group that doesn't match the size of optimizer's "
+     r"group \(group 0: 3 parameters, this optimizer's has 2\)"),
+    (lambda: _stepped(SGD, 3, 2, momentum=0.9).state_dict(),
+     'loaded state dict was not saved by Adam: its parameter group 0 has no amsgrad, betas, '
+     'eps'),
+    (lambda: _stepped(Adam, 3, 5).state_dict(),
+     r'loaded state dict has a exp_avg of shape \(5,\) for parameter 1, of shape \(2,\)'),
+])
+def test_a_state_that_does_not_fit_is_a_value_error_and_loads_nothing(saved, says):
+    """As PyTorch: a ValueError (a resume turns it into a CheckpointError naming the file)."""
+    opt = _stepped(Adam, 3, 2)
+    opt.param_groups[0]['lr'] = 0.5
+    before = {k: v.copy() for k, v in opt.state[id(opt.param_groups[0]['params'][1])].items()
+              if k != 'step'}
+    with pytest.raises(ValueError, match=says):
+        opt.load_state_dict(saved())
+    assert opt.param_groups[0]['lr'] == 0.5 and 'momentum' not in opt.param_groups[0]
+    after = opt.state[id(opt.param_groups[0]['params'][1])]
+    assert all(np.array_equal(after[k], v) for k, v in before.items())

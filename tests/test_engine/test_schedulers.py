@@ -175,3 +175,16 @@ def test_begin_end_mistakes_are_reported_in_epochs_and_unknown_arguments_refused
     with pytest.raises(TypeError, match="CosineAnnealingLR has no argument 'T_mx'. Did you "
                                         "mean 'T_max'"):
         build_param_schedulers([dict(type='CosineAnnealingLR', T_mx=3)], _opt(), max_epochs=5)
+
+
+def test_the_state_of_another_kind_of_scheduler_is_refused():
+    linear = PARAM_SCHEDULERS.build(dict(type='LinearLR', end=4),
+                                    default_args=dict(optimizer=_opt()))
+    constant = PARAM_SCHEDULERS.build(dict(type='ConstantLR', factor=0.5, end=4),
+                                      default_args=dict(optimizer=_opt()))
+    with pytest.raises(ValueError) as info:
+        constant.load_state_dict(linear.state_dict())
+    assert str(info.value) == ('ConstantLR.load_state_dict: the state was saved by another kind '
+                               'of scheduler: it has end_factor, start_factor, which ConstantLR '
+                               'does not; it lacks factor')
+    assert constant.factor == 0.5 and not hasattr(constant, 'start_factor')  # nothing loaded

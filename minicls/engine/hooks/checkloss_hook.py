@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from minicls.config.errors import ConfigError
+from minicls.config.errors import check_number
 from minicls.registry import HOOKS
 
 from .hook import Hook
@@ -41,9 +41,7 @@ class CheckInvalidLossHook(Hook):
     priority = 'VERY_HIGH'
 
     def __init__(self, interval=1):
-        if int(interval) < 1:
-            raise ConfigError(f'CheckInvalidLossHook: interval must be >= 1, got {interval}')
-        self.interval = int(interval)
+        self.interval = check_number(interval, 'CheckInvalidLossHook: interval', low=1)
 
     def before_train(self, runner):
         self._first_iter = runner.iter  # 0, or where a resumed run starts

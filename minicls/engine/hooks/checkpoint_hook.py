@@ -2,7 +2,7 @@
 import os
 import re
 
-from minicls.config.errors import ConfigError, ConfigKeyError
+from minicls.config.errors import ConfigError, ConfigKeyError, check_number
 from minicls.registry import HOOKS
 
 from ..checkpoint import remove_stale_temp_files
@@ -41,8 +41,8 @@ class CheckpointHook(Hook):
                               'checkpoints by epoch')
         if rule not in (None, 'greater', 'less'):
             raise ConfigError(f"CheckpointHook: rule must be 'greater' or 'less', got {rule!r}")
-        self.interval = int(interval)
-        self.max_keep_ckpts = int(max_keep_ckpts)
+        self.interval = check_number(interval, 'CheckpointHook: interval', low=1)
+        self.max_keep_ckpts = check_number(max_keep_ckpts, 'CheckpointHook: max_keep_ckpts')
         self.save_best = save_best
         self.rule = rule
         self.save_last = save_last

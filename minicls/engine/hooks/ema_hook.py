@@ -15,7 +15,7 @@ Several ranks: the model inside ``DistributedDataParallel`` is averaged (its own
 
 Explained in tutorials/13_training_fast.md.
 """
-from minicls.config.errors import ConfigError
+from minicls.config.errors import ConfigError, check_number
 from minicls.nn.parallel import unwrap
 from minicls.registry import HOOKS, MODELS
 
@@ -40,11 +40,10 @@ class EMAHook(Hook):
 
     def __init__(self, ema_type='ExponentialMovingAverage', strict_load=False, begin_iter=0,
                  begin_epoch=0, **kwargs):
-        if begin_iter < 0 or begin_epoch < 0:
-            raise ConfigError('EMAHook: begin_iter and begin_epoch must be >= 0')
         self.ema_cfg = dict(type=ema_type, **kwargs)
         self.strict_load = strict_load
-        self.begin_iter, self.begin_epoch = int(begin_iter), int(begin_epoch)
+        self.begin_iter = check_number(begin_iter, 'EMAHook: begin_iter', low=0)
+        self.begin_epoch = check_number(begin_epoch, 'EMAHook: begin_epoch', low=0)
         self.ema = None
 
     def before_run(self, runner):
@@ -53,7 +52,10 @@ class EMAHook(Hook):
 
     def _build(self, runner):
         import minicls.models  # noqa: F401  (registers ExponentialMovingAverage)
-        self.ema = MODELS.build(self.ema_cfg, default_args=dict(model=unwrap(runner.model)))
+        try:
+            self.ema = MODELS.build(self.ema_cfg, default_args=dict(model=unwrap(runner.model)))
+        except ConfigError as err:  # momentum='fast': say which hook it came from
+            raise type(err)(f'EMAHook: {err}') from err
 
     def _started(self, runner):
         return runner.iter + 1 >= self.begin_iter and runner.epoch + 1 >= self.begin_epoch

@@ -13,7 +13,7 @@ FastCifarNet gets about 6% cheaper).
 
 Explained in tutorials/13_training_fast.md.
 """
-from minicls.config.errors import ConfigError, check_keys
+from minicls.config.errors import ConfigError, check_keys, check_number
 from minicls.nn.parallel import unwrap
 from minicls.registry import HOOKS
 
@@ -44,9 +44,7 @@ class FreezeParamsHook(Hook):
         if not self.params:
             raise ConfigError('FreezeParamsHook: params is empty; name the parameters to '
                               "freeze, e.g. params=['backbone.whiten.bias']")
-        if int(train_epochs) < 0:
-            raise ConfigError(f'FreezeParamsHook: train_epochs must be >= 0, got {train_epochs}')
-        self.train_epochs = int(train_epochs)
+        self.train_epochs = check_number(train_epochs, 'FreezeParamsHook: train_epochs', low=0)
 
     def _named(self, runner):
         named = dict(unwrap(runner.model).named_parameters())

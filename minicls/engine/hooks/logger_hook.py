@@ -1,6 +1,7 @@
 """``LoggerHook`` (text + JSON-lines logs) and ``ProgressBarHook`` (tqdm bars)."""
 import time
 
+from minicls.config.errors import check_number
 from minicls.registry import HOOKS
 
 from ..logger import format_eta
@@ -29,7 +30,7 @@ class LoggerHook(Hook):
     priority = 'BELOW_NORMAL'
 
     def __init__(self, interval=10, ignore_last=True):
-        self.interval = int(interval)
+        self.interval = check_number(interval, 'LoggerHook: interval', low=1)
         self.ignore_last = ignore_last
 
     def before_train_epoch(self, runner):
@@ -106,7 +107,8 @@ class ProgressBarHook(Hook):
 
     def __init__(self, disable=None, file_interval=30.0):
         self.disable = bool(disable)
-        self.file_interval = float(file_interval)
+        self.file_interval = check_number(file_interval, 'ProgressBarHook: file_interval',
+                                          float, low=0)
         self._bar = None
 
     def _open(self, total, desc, initial=0):

@@ -21,11 +21,10 @@ BN running statistics are averaged too (``update_buffers``), like every float in
 Explained in tutorials/13_training_fast.md.
 """
 from minicls.backend import get_array_module
-from minicls.config.errors import ConfigError
+from minicls.config.errors import check_number
 from minicls.nn.parallel import unwrap
 from minicls.registry import HOOKS
 
-from ..checkpoint import CheckpointError
 from .hook import Hook
 
 __all__ = ['LookaheadHook']
@@ -51,13 +50,11 @@ class LookaheadHook(Hook):
     priority = 'HIGH'   # the copy at the end of an epoch comes before PreciseBN and the save
 
     def __init__(self, interval=5, decay=0.95, power=3.0, begin_epoch=0, update_buffers=True):
-        if int(interval) < 1 or not 0.0 <= float(decay) <= 1.0 or float(power) < 0 \
-                or int(begin_epoch) < 0:
-            raise ConfigError(f'LookaheadHook: needs interval >= 1, 0 <= decay <= 1, power >= 0 '
-                              f'and begin_epoch >= 0, got interval={interval}, decay={decay}, '
-                              f'power={power}, begin_epoch={begin_epoch}')
-        self.interval, self.decay, self.power = int(interval), float(decay), float(power)
-        self.begin_epoch, self.update_buffers = int(begin_epoch), bool(update_buffers)
+        self.interval = check_number(interval, 'LookaheadHook: interval', low=1)
+        self.decay = check_number(decay, 'LookaheadHook: decay', float, low=0, high=1)
+        self.power = check_number(power, 'LookaheadHook: power', float, low=0)
+        self.begin_epoch = check_number(begin_epoch, 'LookaheadHook: begin_epoch', low=0)
+        self.update_buffers = bool(update_buffers)
         self.slow = None      # name -> array, the average; None until the first averaging
 
     def _fast(self, runner):
@@ -107,8 +104,8 @@ class LookaheadHook(Hook):
             return
         fast = self._fast(runner)
         if set(state) != set(fast):
-            raise CheckpointError('LookaheadHook: the checkpoint\'s lookahead_state does not match '
-                                  f'the model ({len(state)} arrays, the model has {len(fast)})')
+            raise ValueError("LookaheadHook: the checkpoint's lookahead_state does not match the "
+                             f'model ({len(state)} arrays, the model has {len(fast)})')
         self.slow = {n: fast[n].copy() for n in fast}
         for name, array in self.slow.items():
             array[...] = get_array_module(array).asarray(state[name])

@@ -24,7 +24,7 @@ import numpy as np
 from minicls import distributed as dist
 from minicls.autograd import no_grad
 from minicls.backend import get_array_module
-from minicls.config.errors import ConfigError
+from minicls.config.errors import check_number
 from minicls.nn.parallel import unwrap
 from minicls.registry import HOOKS
 
@@ -50,10 +50,8 @@ class PreciseBNHook(Hook):
     priority = 'ABOVE_NORMAL'   # before CheckpointHook saves the epoch
 
     def __init__(self, num_samples=8192, interval=1):
-        if int(num_samples) < 1 or int(interval) < 1:
-            raise ConfigError(f'PreciseBNHook: num_samples and interval must be >= 1, got '
-                              f'{num_samples} and {interval}')
-        self.num_samples, self.interval = int(num_samples), int(interval)
+        self.num_samples = check_number(num_samples, 'PreciseBNHook: num_samples', low=1)
+        self.interval = check_number(interval, 'PreciseBNHook: interval', low=1)
 
     def after_train_epoch(self, runner):
         epoch = runner.epoch + 1

@@ -21,7 +21,7 @@ import numpy as np
 
 from minicls import distributed as dist
 from minicls.backend import to_device, to_numpy
-from minicls.config.errors import ConfigError, ConfigKeyError
+from minicls.config.errors import ConfigError, ConfigKeyError, check_number
 from minicls.nn.parallel import unwrap
 from minicls.registry import HOOKS
 
@@ -70,9 +70,9 @@ class WhiteningInitHook(Hook):
     priority = 'VERY_HIGH'
 
     def __init__(self, layer='backbone.whiten', num_images=5000, eps=5e-4):
-        if int(num_images) < 1:
-            raise ConfigError(f'WhiteningInitHook: num_images must be >= 1, got {num_images}')
-        self.layer, self.num_images, self.eps = layer, int(num_images), float(eps)
+        self.layer = layer
+        self.num_images = check_number(num_images, 'WhiteningInitHook: num_images', low=1)
+        self.eps = check_number(eps, 'WhiteningInitHook: eps', float, low=0)
 
     def before_train(self, runner):
         if runner.iter > 0 or runner.cfg.get('load_from'):

@@ -83,18 +83,36 @@ class Optimizer:
         return {'state': state, 'param_groups': groups}
 
     def load_state_dict(self, state_dict):
-        """Restore what :meth:`state_dict` returned (buffers go to each parameter's device)."""
+        """Restore what :meth:`state_dict` returned (buffers go to each parameter's device).
+
+        A state that does not fit raises ValueError, with PyTorch's words where it has them:
+        another number of parameter groups or of parameters in a group, groups without this
+        optimizer's hyper-parameters (another optimizer's state), a buffer of another shape.
+        """
         groups = state_dict['param_groups']
         if len(groups) != len(self.param_groups):
-            raise ValueError(f'the saved optimizer has {len(groups)} parameter groups, this one '
-                             f'has {len(self.param_groups)}: was it built with another config?')
+            raise ValueError(f'loaded state dict has a different number of parameter groups '
+                             f'({len(groups)}; this optimizer has {len(self.param_groups)})')
         params = {}
-        for saved, group in zip(groups, self.param_groups):
+        for n, (saved, group) in enumerate(zip(groups, self.param_groups)):
             if len(saved['params']) != len(group['params']):
-                raise ValueError('a saved parameter group has a different number of parameters '
-                                 f'({len(saved["params"])} vs {len(group["params"])})')
+                raise ValueError("loaded state dict contains a parameter group that doesn't "
+                                 f"match the size of optimizer's group (group {n}: "
+                                 f'{len(saved["params"])} parameters, this optimizer\'s has '
+                                 f'{len(group["params"])})')
+            lacks = sorted(set(self.defaults) - set(saved))
+            if lacks:
+                raise ValueError(f'loaded state dict was not saved by {type(self).__name__}: '
+                                 f'its parameter group {n} has no {", ".join(lacks)}')
             for i, p in zip(saved['params'], group['params']):
                 params[int(i)] = p
+        for i, buffers in state_dict['state'].items():
+            shape = tuple(params[int(i)].shape)
+            for k, v in buffers.items():
+                if hasattr(v, 'shape') and v.ndim > 0 and tuple(v.shape) != shape:
+                    raise ValueError(f'loaded state dict has a {k} of shape {tuple(v.shape)} '
+                                     f'for parameter {i}, of shape {shape}')
+        for saved, group in zip(groups, self.param_groups):  # all fits: nothing half loaded
             group.update({k: v for k, v in saved.items() if k != 'params'})
         self.state = {}
         for i, buffers in state_dict['state'].items():

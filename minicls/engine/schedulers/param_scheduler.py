@@ -91,6 +91,15 @@ class ParamScheduler:
         return {k: v for k, v in self.__dict__.items() if k not in ('optimizer', 'anneal_func')}
 
     def load_state_dict(self, state_dict):
+        """Restore what :meth:`state_dict` returned. A state with other keys, saved by another
+        kind of scheduler, raises ValueError (it would silently mix two schedules)."""
+        own, saved, name = set(self.state_dict()), set(state_dict), type(self).__name__
+        if saved != own:
+            extra = f'it has {", ".join(sorted(saved - own))}, which {name} does not' \
+                if saved - own else ''
+            lacks = f'it lacks {", ".join(sorted(own - saved))}' if own - saved else ''
+            raise ValueError(f'{name}.load_state_dict: the state was saved by another kind of '
+                             f'scheduler: {"; ".join(filter(None, (extra, lacks)))}')
         self.__dict__.update(state_dict)
 
     def __repr__(self):

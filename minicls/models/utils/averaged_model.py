@@ -13,8 +13,10 @@ copied from the model unless ``update_buffers=True``, which averages them too.
 
 Explained in tutorials/13_training_fast.md.
 """
+import numpy as np
+
 from minicls.backend import get_array_module
-from minicls.config.errors import ConfigError
+from minicls.config.errors import check_number
 from minicls.registry import MODELS
 
 __all__ = ['ExponentialMovingAverage']
@@ -34,12 +36,11 @@ class ExponentialMovingAverage:
     """
 
     def __init__(self, model, momentum=0.0002, interval=1, update_buffers=False):
-        if not 0.0 < momentum < 1.0:
-            raise ConfigError(f'ExponentialMovingAverage: momentum must be in (0, 1), got '
-                              f'{momentum} (mmengine convention: the weight of the new value)')
-        if int(interval) < 1:
-            raise ConfigError(f'ExponentialMovingAverage: interval must be >= 1, got {interval}')
-        self.momentum, self.interval, self.update_buffers = momentum, int(interval), update_buffers
+        # momentum: mmengine's convention, the weight of the new value (0.0002, not 0.9998)
+        self.momentum = check_number(momentum, 'ExponentialMovingAverage: momentum', float,
+                                     low=0, high=1, open_bounds=True)
+        self.interval = check_number(interval, 'ExponentialMovingAverage: interval', low=1)
+        self.update_buffers = update_buffers
         self.steps = 0
         self.params = {k: p.data.copy() for k, p in model.named_parameters()}
         self.buffers = {k: b.data.copy() for k, b in model.named_buffers()}
@@ -81,8 +82,29 @@ class ExponentialMovingAverage:
         return state
 
     def load_state_dict(self, state):
+        """Restore what :meth:`state_dict` returned. Missing or unexpected ``module.*`` keys
+        raise KeyError, an array of another shape ValueError (saved from another model)."""
+        own = {f'module.{name}': array for store in (self.params, self.buffers)
+               for name, array in store.items()}
+        saved = {k for k in state if k.startswith('module.')}
+        missing, unexpected = sorted(set(own) - saved), sorted(saved - set(own))
+        if missing or unexpected:
+            found = [f'{what} key(s) {_listed(keys)}' for what, keys in
+                     (('missing', missing), ('unexpected', unexpected)) if keys]
+            raise KeyError('ExponentialMovingAverage.load_state_dict: the state is of another '
+                           f'model: {"; ".join(found)}')
+        for key, array in own.items():
+            if np.shape(state[key]) != array.shape:
+                raise ValueError(f'ExponentialMovingAverage.load_state_dict: {key} has shape '
+                                 f'{np.shape(state[key])} in the state, {array.shape} here')
         xp = get_array_module(next(iter(self.params.values())))
         for store in (self.params, self.buffers):
             for name in store:
                 store[name] = xp.asarray(state[f'module.{name}']).astype(store[name].dtype)
         self.steps = int(state.get('steps', 0))
+
+
+def _listed(keys, most=4):
+    """``a, b, c, d and 2 more``."""
+    more = f' and {len(keys) - most} more' if len(keys) > most else ''
+    return ', '.join(keys[:most]) + more
