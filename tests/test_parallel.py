@@ -110,6 +110,18 @@ def test_conv_on_several_threads_matches_one_thread_and_repeats_exactly(n_thread
         np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5)
 
 
+def test_batch_blocks_cut_the_batch_by_bytes_in_a_multiple_of_the_threads(threads):
+    """conv's im2col columns and Winograd's tiles both cut the batch with batch_blocks."""
+    parallel.set_num_threads(2)
+    assert parallel.batch_blocks(10, 100, 1000) == [slice(0, 5), slice(5, 10)]   # 1 -> 2 blocks
+    assert parallel.batch_blocks(10, 100, 250) == [slice(i, i + 2) for i in range(0, 10, 2)]
+    assert parallel.batch_blocks(3, 10**6, 1000) == [slice(i, i + 1) for i in range(3)]  # >= 1
+    assert parallel.batch_blocks(0, 100, 1000) == [slice(0, 0)]
+    assert parallel.batch_blocks(10, 100, 250, xp=object()) == [slice(0, 10)]   # a GPU: one
+    parallel.set_num_threads(3)
+    assert len(parallel.batch_blocks(12, 100, 250)) == 6                          # 5 -> 6
+
+
 def test_split_cuts_a_range_into_one_slice_per_thread(threads):
     for n in (1, 2, 3):
         parallel.set_num_threads(n)

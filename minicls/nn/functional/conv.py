@@ -50,7 +50,7 @@ from ... import backends
 from ...autograd.function import Function
 from ...autograd.opspec import OpCase
 from ...backend import get_array_module
-from ...parallel import get_num_threads, parallel_for
+from ...parallel import batch_blocks, parallel_for
 from ...utils import to_2tuple
 from . import depthwise
 from . import winograd
@@ -247,20 +247,12 @@ def _gemm_layout(gy, groups):
 
 
 def _blocks(a, geometry, channels=None):
-    """Slices of the batch axis of ``a``: blocks of images whose columns stay under
-    ``BLOCK_BYTES`` (at least one image each), their number rounded up to a multiple of the
-    thread count (at most one block per image), so each thread gets its share; a single
-    block on a GPU."""
+    """Slices of the batch axis of ``a`` (``parallel.batch_blocks``): blocks of images whose
+    im2col columns (``channels`` of them, default ``a``'s) stay under ``BLOCK_BYTES``."""
     kernel, out_size = geometry[0], geometry[4]
-    n, c = a.shape[0], channels or a.shape[1]
-    if get_array_module(a) is not np or n == 0:
-        return [slice(0, n)]
+    c = channels or a.shape[1]
     per_image = c * kernel[0] * kernel[1] * out_size[0] * out_size[1] * a.itemsize
-    count = -(-n // max(1, BLOCK_BYTES // per_image))               # ceil division
-    threads = get_num_threads()
-    count = min(n, -(-count // threads) * threads)
-    step = -(-n // count)
-    return [slice(start, start + step) for start in range(0, n, step)]
+    return batch_blocks(a.shape[0], per_image, BLOCK_BYTES, get_array_module(a))
 
 
 def _columns(x, geometry):

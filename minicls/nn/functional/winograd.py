@@ -46,7 +46,7 @@ Explained in tutorials/14_winograd.md.
 import numpy as np
 
 from ...backend import get_array_module
-from ...parallel import get_num_threads, parallel_for
+from ...parallel import batch_blocks, parallel_for
 
 BT2 = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
 G2 = np.array([[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]], dtype=np.float64)
@@ -152,7 +152,7 @@ def winograd_conv2d(x, w, padding, tile=2):
         v = _input_transform(_pad(x[block], pad), th, tw, m)               # (R*R, C, T*B)
         mm = xp.matmul(u, v).reshape(m + 2, m + 2, o, th, tw, -1)          # (R*R, O, T*B)
         _output_transform(mm, y[block], oh, ow, m)
-    parallel_for(one_block, _blocks(n, (m + 2)**2 * max(c, o) * th * tw * x.itemsize, xp))
+    parallel_for(one_block, _blocks(x, max(c, o), th * tw, m))
     return y
 
 
@@ -172,14 +172,20 @@ def winograd_grad_weight(gy, x, padding, tile=2):
         v = _input_transform(_pad(x[block], pad), th, tw, m)               # (R*R, C, T*B)
         g = _grad_output_transform(gy[block], th, tw, m)                   # (R*R, O, T*B)
         return xp.matmul(g, v.transpose(0, 2, 1))                           # (R*R, O, C)
-    parts = parallel_for(one_block,
-                         _blocks(n, (m + 2)**2 * max(c, o) * th * tw * x.itemsize, xp))
+    parts = parallel_for(one_block, _blocks(x, max(c, o), th * tw, m))
     gu = parts[0]
     for part in parts[1:]:
         gu = gu + part
     g = MATRICES[m][1]
     g2 = xp.asarray(np.kron(g, g), dtype=gu.dtype)                         # (R*R, 9)
     return xp.matmul(gu.reshape((m + 2)**2, -1).T, g2).reshape(o, c, 3, 3)
+
+
+def _blocks(x, channels, tiles, m):
+    """Blocks of x's images whose transformed tiles ((m + 2)^2 numbers per tile and channel)
+    take about ``BLOCK_BYTES`` (``parallel.batch_blocks``)."""
+    per_image = (m + 2)**2 * channels * tiles * x.itemsize
+    return batch_blocks(x.shape[0], per_image, BLOCK_BYTES, get_array_module(x))
 
 
 def _input_transform(x_pad, th, tw, m):
@@ -329,18 +335,6 @@ def _a4(x, out):
 
 
 _BT, _AT, _A = {2: _bt2, 4: _bt4}, {2: _at2, 4: _at4}, {2: _a2, 4: _a4}
-
-
-def _blocks(n, per_image, xp):
-    """Slices of the batch: about ``BLOCK_BYTES`` each, a multiple of the thread count of
-    them (at most one per image); one block on a GPU."""
-    if xp is not np or n == 0:
-        return [slice(0, n)]
-    threads = get_num_threads()
-    count = -(-n // max(1, BLOCK_BYTES // per_image))
-    count = min(n, -(-count // threads) * threads)
-    step = -(-n // count)
-    return [slice(start, start + step) for start in range(0, n, step)]
 
 
 def auto_tile(in_channels, out_channels, out_size):
