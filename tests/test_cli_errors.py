@@ -67,8 +67,8 @@ def test_config_mistakes_are_one_line_and_exit_code_2(config, tmp_path, capsys, 
     ("dict(type='PreciseBNHook', num_samples=0)",
      'PreciseBNHook: num_samples must be an integer >= 1, got 0'),
     ("dict(type='WhiteningInitHook', layer='backbone.conv')",
-     "WhiteningInitHook: the model has no conv layer 'backbone.conv'; set layer= to the name "
-     "of its whitening conv. Did you mean 'backbone.conv1'?"),
+     "WhiteningInitHook: the model has no conv layer 'backbone.conv'. Did you mean "
+     "'backbone.conv1'? Valid conv layers: backbone.conv1, "),
     ("dict(type='EMAHook', momentum='fast')",
      "EMAHook: ExponentialMovingAverage: momentum must be a number in (0, 1), got 'fast'"),
     ("dict(type='LookaheadHook', interval='x')",

@@ -15,13 +15,11 @@ never sees the dataset itself.
 
 Explained in tutorials/13_training_fast.md.
 """
-import difflib
-
 import numpy as np
 
 from minicls import distributed as dist
 from minicls.backend import to_device, to_numpy
-from minicls.config.errors import ConfigError, ConfigKeyError, check_number
+from minicls.config.errors import ConfigError, check_keys, check_number
 from minicls.nn.parallel import unwrap
 from minicls.registry import HOOKS
 
@@ -85,10 +83,8 @@ class WhiteningInitHook(Hook):
         if conv is None or not hasattr(conv, 'weight'):
             convs = [name for name, m in modules.items()   # 4-d weights: the conv layers
                      if len(getattr(getattr(m, 'weight', None), 'shape', ())) == 4]
-            close = difflib.get_close_matches(str(self.layer), convs, n=1)
-            hint = f' Did you mean {close[0]!r}?' if close else ''
-            raise ConfigKeyError(f'WhiteningInitHook: the model has no conv layer {self.layer!r}; '
-                                 f'set layer= to the name of its whitening conv.{hint}')
+            check_keys([self.layer], convs, 'WhiteningInitHook: the model', what='conv layer',
+                       max_listed=4)
         from minicls.datasets.dataloader import default_collate
         from minicls.datasets.transforms import seed_transforms
         seed_transforms([getattr(runner, 'seed', 0), 2 ** 31])   # random transforms: repeatable
