@@ -149,7 +149,7 @@ def winograd_conv2d(x, w, padding, tile=2):
     y = xp.empty((n, o, oh, ow), dtype=xp.result_type(x.dtype, w.dtype))
 
     def one_block(block):
-        v = _input_transform(_pad(x[block], pad), th, tw, m)               # (R*R, C, T*B)
+        v = _input_transform(x[block], pad, th, tw, m)                     # (R*R, C, T*B)
         mm = xp.matmul(u, v).reshape(m + 2, m + 2, o, th, tw, -1)          # (R*R, O, T*B)
         _output_transform(mm, y[block], oh, ow, m)
     parallel_for(one_block, _blocks(x, max(c, o), th * tw, m))
@@ -169,7 +169,7 @@ def winograd_grad_weight(gy, x, padding, tile=2):
     n, c, o = x.shape[0], x.shape[1], gy.shape[1]
 
     def one_block(block):
-        v = _input_transform(_pad(x[block], pad), th, tw, m)               # (R*R, C, T*B)
+        v = _input_transform(x[block], pad, th, tw, m)                     # (R*R, C, T*B)
         g = _grad_output_transform(gy[block], th, tw, m)                   # (R*R, O, T*B)
         return xp.matmul(g, v.transpose(0, 2, 1))                           # (R*R, O, C)
     parts = parallel_for(one_block, _blocks(x, max(c, o), th * tw, m))
@@ -188,21 +188,38 @@ def _blocks(x, channels, tiles, m):
     return batch_blocks(x.shape[0], per_image, BLOCK_BYTES, get_array_module(x))
 
 
-def _input_transform(x_pad, th, tw, m):
-    """V = B^T d B of every tile of x_pad (B, C, m*(TH + 1), m*(TW + 1)) -> (R*R, C, TH*TW*B).
+def _split(a, rows, cols, m, top=0, left=0):
+    """a (B, C, H, W), zero-padded by ``top`` rows and ``left`` columns (and at the end), as
+    (C, row rem, column rem, rows, cols, B): element [c, r, q, t, s, b] is padded pixel
+    (m*t + r, m*s + q) of image b. One copy of each of the m*m strided sub-images, the batch
+    moved innermost; the padding is the zeros around them (no padded copy of ``a``)."""
+    xp = get_array_module(a)
+    b, c = a.shape[:2]
+    out = xp.zeros((c, m, m, rows, cols, b), dtype=a.dtype)
+    for r in range(m):
+        t0 = -(-(top - r) // m) if top > r else 0     # the first tile row holding image rows
+        for q in range(m):
+            s0 = -(-(left - q) // m) if left > q else 0
+            part = a[:, :, m * t0 + r - top::m, m * s0 + q - left::m]
+            out[:, r, q, t0:t0 + part.shape[2], s0:s0 + part.shape[3]] = \
+                part.transpose(1, 2, 3, 0)
+    return out
 
-    The tiles' row r is image rows r, r + m, r + 2m, ...: split the rows and columns by their
-    remainder mod m first (one copy: (C, row rem, column rem, TH + 1, TW + 1, B)); then row r
+
+def _input_transform(x, pad, th, tw, m):
+    """V = B^T d B of every tile of x (B, C, H, W) padded by ``pad`` -> (R*R, C, TH*TW*B).
+
+    The tiles' row r is padded rows r, r + m, r + 2m, ...: split the rows and columns by their
+    remainder mod m first (``_split``: (C, row rem, column rem, TH + 1, TW + 1, B)); then row r
     is ``[r % m, :, r // m : r // m + TH]``, a slice. B^T on the rows first (whole rows), then
     on the columns, each as the additions of ``_BT[m]``."""
-    xp = get_array_module(x_pad)
-    b, c = x_pad.shape[:2]
+    xp = get_array_module(x)
+    b, c = x.shape[:2]
     r = m + 2
-    split = x_pad.reshape(b, c, th + 1, m, tw + 1, m).transpose(1, 3, 5, 2, 4, 0)
-    split = xp.ascontiguousarray(split)
-    e = xp.empty((r, c, m, th, tw + 1, b), dtype=x_pad.dtype)           # B^T d, row by row
+    split = _split(x, th + 1, tw + 1, m, pad[0], pad[2])
+    e = xp.empty((r, c, m, th, tw + 1, b), dtype=x.dtype)               # B^T d, row by row
     _BT[m]([split[:, k % m, :, k // m:k // m + th] for k in range(r)], e)
-    v = xp.empty((r, r, c, th, tw, b), dtype=x_pad.dtype)
+    v = xp.empty((r, r, c, th, tw, b), dtype=x.dtype)
     for i in range(r):
         _BT[m]([e[i][:, k % m, :, k // m:k // m + tw] for k in range(r)], v[i])
     return v.reshape(r * r, c, -1)
@@ -228,11 +245,7 @@ def _grad_output_transform(gy, th, tw, m):
     xp = get_array_module(gy)
     b, o, oh, ow = gy.shape
     r = m + 2
-    split = xp.zeros((o, m, m, th, tw, b), dtype=gy.dtype)   # (O, row rem, column rem, ...)
-    for a in range(m):
-        for b_ in range(m):
-            part = gy[:, :, a::m, b_::m]
-            split[:, a, b_, :part.shape[2], :part.shape[3]] = part.transpose(1, 2, 3, 0)
+    split = _split(gy, th, tw, m)                            # (O, row rem, column rem, ...)
     rows = xp.empty((r, o, m, th, tw, b), dtype=gy.dtype)
     _A[m]([split[:, k] for k in range(m)], rows)
     g = xp.empty((r, r, o, th, tw, b), dtype=gy.dtype)
