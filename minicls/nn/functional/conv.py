@@ -102,7 +102,8 @@ class Conv2d(Function):
         geometry = ((kh, kw), stride, padding, dilation, out_size, groups)
         is_depthwise = depthwise.is_depthwise(x.shape, weight.shape, groups)
         if is_depthwise:
-            y = depthwise.forward(x, weight, geometry, _blocks(x, geometry))
+            y = depthwise.forward(x, weight, geometry,
+                                  _blocks(x, geometry, budget=depthwise.BLOCK_BYTES))
         else:
             y = _correlate(x, weight, geometry)
         if bias is not None:
@@ -121,7 +122,8 @@ class Conv2d(Function):
         gx = gw = gb = None
         if ctx.depthwise:
             gx, gw = depthwise.backward(gy, ctx.x, ctx.weight, ctx.geometry, ctx.x_shape,
-                                        _blocks(gy, ctx.geometry, ctx.x_shape[1]))
+                                        _blocks(gy, ctx.geometry, ctx.x_shape[1],
+                                                budget=depthwise.BLOCK_BYTES))
         elif need_x:
             gx = _grad_input_by_correlation(gy, ctx.weight, ctx.geometry, ctx.x_shape)
             if gx is None:   # strided, or a padding wider than the kernel's reach
@@ -246,9 +248,9 @@ def _gemm_layout(gy, groups):
     return xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(groups, o // groups, -1)
 
 
-def _blocks(a, geometry, channels=None):
+def _blocks(a, geometry, channels=None, budget=None):
     """Slices of the batch axis of ``a``: blocks of images whose columns stay under
-    ``BLOCK_BYTES`` (at least one image each), their number rounded up to a multiple of the
+    ``budget`` bytes (default ``BLOCK_BYTES``; at least one image each), their number rounded up to a multiple of the
     thread count (at most one block per image), so each thread gets its share; a single
     block on a GPU."""
     kernel, out_size = geometry[0], geometry[4]
@@ -256,7 +258,7 @@ def _blocks(a, geometry, channels=None):
     if get_array_module(a) is not np or n == 0:
         return [slice(0, n)]
     per_image = c * kernel[0] * kernel[1] * out_size[0] * out_size[1] * a.itemsize
-    count = -(-n // max(1, BLOCK_BYTES // per_image))               # ceil division
+    count = -(-n // max(1, (budget or BLOCK_BYTES) // per_image))               # ceil division
     threads = get_num_threads()
     count = min(n, -(-count // threads) * threads)
     step = -(-n // count)
