@@ -90,8 +90,8 @@ def test_the_flipped_weight_reaches_matmul_without_negative_strides(monkeypatch)
 
 
 def test_the_conv_cuts_depthwise_batches_by_its_own_block_budget(monkeypatch, threads):
-    """``depthwise.BLOCK_BYTES`` (about one core's L2 cache) sizes the blocks, not the 8 MB
-    of the GEMM convs: one image per block when an image's columns exceed it."""
+    """``depthwise.BLOCK_BYTES`` sizes the blocks, not the GEMM convs' ``conv.BLOCK_BYTES``:
+    one image per block when an image's columns exceed it."""
     sizes = []
     real = depthwise.forward
 
@@ -105,4 +105,4 @@ def test_the_conv_cuts_depthwise_batches_by_its_own_block_budget(monkeypatch, th
     minicls.nn.functional.conv2d(x, w, padding=1, groups=8)
     monkeypatch.setattr(depthwise, 'BLOCK_BYTES', 300 * 2**10)
     minicls.nn.functional.conv2d(x, w, padding=1, groups=8)
-    assert sizes == [2, 2, 1, 1, 1, 1]
+    assert sizes == [4, 1, 1, 1, 1]

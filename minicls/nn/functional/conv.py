@@ -121,8 +121,9 @@ class Conv2d(Function):
         need_x, need_w = ctx.needs_input_grad[:2]
         gx = gw = gb = None
         if ctx.depthwise:
+            at_input = ctx.geometry[:4] + (tuple(ctx.x_shape[2:]),) + ctx.geometry[5:]
             gx, gw = depthwise.backward(gy, ctx.x, ctx.weight, ctx.geometry, ctx.x_shape,
-                                        _blocks(gy, ctx.geometry, ctx.x_shape[1],
+                                        _blocks(gy, at_input, ctx.x_shape[1],  # dx's columns
                                                 budget=depthwise.BLOCK_BYTES))
         elif need_x:
             gx = _grad_input_by_correlation(gy, ctx.weight, ctx.geometry, ctx.x_shape)

@@ -19,8 +19,9 @@ images (K = KH*KW):
 Strided convs keep ``im2col``'s windows (B, C, K, OH*OW) for y and dW (the whole-row slices
 would read SW-strided, with SW times the junk: measured slower).
 
-**Blocks.** The batch is cut into blocks of about ``BLOCK_BYTES`` of columns (``conv._blocks``)
-run on the thread pool. dW is kept per image, then summed over the images in order, so its bits
+**Blocks.** The batch is cut into blocks of about ``BLOCK_BYTES`` of columns (``conv._blocks``;
+the backward's counted at the input's size, dx's columns) run on the thread pool. 1 MiB (one
+core's L2) was as fast on one thread but slower on two (one-image blocks: more Python calls). dW is kept per image, then summed over the images in order, so its bits
 do not depend on the blocks or the thread count.
 
 **Measured** (CPU time, one thread, best of 7, batch 64, float32, 3x3 pad 1, alternated with
@@ -36,7 +37,7 @@ from ...backend import get_array_module
 from ...parallel import parallel_for
 from .im2col import im2col, pad2d
 
-BLOCK_BYTES = 2**20   # columns per block: about the L2 cache of one core (``conv._blocks``)
+BLOCK_BYTES = 4 * 2**20   # columns per block (``conv._blocks``); see the module docstring
 
 
 def is_depthwise(x_shape, w_shape, groups):
