@@ -14,6 +14,7 @@ import pytest
 import minicls
 import minicls.nn.functional as F
 from minicls.nn.functional import conv as conv_module
+from minicls.nn.functional import depthwise
 from minicls.nn.functional import pooling
 from minicls.nn.functional import reference as R
 from minicls.nn.functional.conv import Conv2d
@@ -134,9 +135,9 @@ def test_depthwise_conv2d_matches_the_reference_over_a_grid(kernel, stride, padd
 
 
 @pytest.mark.parametrize('needs', [(True, False), (False, True)])
-@pytest.mark.parametrize('block_bytes', [1, 2000, conv_module.BLOCK_BYTES])
+@pytest.mark.parametrize('block_bytes', [1, 2000, depthwise.BLOCK_BYTES])
 def test_depthwise_partial_gradients_in_batch_blocks(needs, block_bytes, monkeypatch):
-    monkeypatch.setattr(conv_module, 'BLOCK_BYTES', block_bytes)
+    monkeypatch.setattr(depthwise, 'BLOCK_BYTES', block_bytes)   # depthwise's own budget
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((5, 4, 6, 5)), rng.standard_normal((4, 1, 3, 3))
     x, w = minicls.tensor(a, requires_grad=needs[0]), minicls.tensor(b, requires_grad=needs[1])

@@ -102,7 +102,8 @@ class Conv2d(Function):
         geometry = ((kh, kw), stride, padding, dilation, out_size, groups)
         is_depthwise = depthwise.is_depthwise(x.shape, weight.shape, groups)
         if is_depthwise:
-            y = depthwise.forward(x, weight, geometry, _blocks(x, geometry))
+            y = depthwise.forward(x, weight, geometry,
+                                  _blocks(x, geometry, budget=depthwise.BLOCK_BYTES))
         else:
             y = _correlate(x, weight, geometry)
         if bias is not None:
@@ -120,8 +121,10 @@ class Conv2d(Function):
         need_x, need_w = ctx.needs_input_grad[:2]
         gx = gw = gb = None
         if ctx.depthwise:
+            at_input = ctx.geometry[:4] + (tuple(ctx.x_shape[2:]),) + ctx.geometry[5:]
             gx, gw = depthwise.backward(gy, ctx.x, ctx.weight, ctx.geometry, ctx.x_shape,
-                                        _blocks(gy, ctx.geometry, ctx.x_shape[1]))
+                                        _blocks(gy, at_input, ctx.x_shape[1],  # dx's columns
+                                                budget=depthwise.BLOCK_BYTES))
         elif need_x:
             gx = _grad_input_by_correlation(gy, ctx.weight, ctx.geometry, ctx.x_shape)
             if gx is None:   # strided, or a padding wider than the kernel's reach
@@ -246,13 +249,14 @@ def _gemm_layout(gy, groups):
     return xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(groups, o // groups, -1)
 
 
-def _blocks(a, geometry, channels=None):
+def _blocks(a, geometry, channels=None, budget=None):
     """Slices of the batch axis of ``a`` (``parallel.batch_blocks``): blocks of images whose
-    im2col columns (``channels`` of them, default ``a``'s) stay under ``BLOCK_BYTES``."""
+    im2col columns (``channels`` of them, default ``a``'s) stay under ``budget`` bytes
+    (default ``BLOCK_BYTES``)."""
     kernel, out_size = geometry[0], geometry[4]
     c = channels or a.shape[1]
     per_image = c * kernel[0] * kernel[1] * out_size[0] * out_size[1] * a.itemsize
-    return batch_blocks(a.shape[0], per_image, BLOCK_BYTES, get_array_module(a))
+    return batch_blocks(a.shape[0], per_image, budget or BLOCK_BYTES, get_array_module(a))
 
 
 def _columns(x, geometry):
