@@ -137,8 +137,9 @@ def batch_blocks(n, per_image, block_bytes, xp=np):
     """Slices of a batch of ``n`` images for ``parallel_for``: blocks of whole images of about
     ``block_bytes`` of work space each (``per_image`` bytes an image; at least one image), their
     number first rounded up to a multiple of the thread count, so that each thread gets its
-    share (at most one block per image; equal-sized blocks may then come out one fewer). One block on a GPU (``xp`` not NumPy). E.g. the conv's im2col
-    columns or Winograd's transformed tiles, built block by block while they are in the cache.
+    share (at most one block per image; equal-sized blocks may then come out one fewer). One
+    block on a GPU (``xp`` not NumPy). E.g. the conv's im2col columns or Winograd's transformed
+    tiles, built block by block while they are in the cache.
     """
     if xp is not np or n == 0:
         return [slice(0, n)]

@@ -17,8 +17,8 @@ reads without a copy): the transposing copy of this big tensor is where naive Nu
 lose most of their time. Putting the batch inside the columns (C, KH, KW, N, OH, OW) rather
 than in front (N, C, KH, KW, OH, OW) makes dW one GEMM summing over all N*P positions, instead
 of N per-image products to be summed afterwards. Groups (and depthwise, G = C) are the leading
-batch axis of ``matmul``; depthwise convs (one filter per channel) skip the GEMMs altogether
-and take the KH*KW shifted multiply-adds of ``depthwise.py``.
+batch axis of ``matmul``; depthwise convs (one filter per channel) skip the grouped GEMMs
+and take ``depthwise.py``'s per-image products over whole rows of the padded image.
 
 **Cache blocking.** The columns are KH*KW times the size of the input: 75 MB for a batch of
 128 images of 16 channels at 32x32. Built for the whole batch at once, they are written to

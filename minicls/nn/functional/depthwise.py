@@ -2,7 +2,8 @@
 
 In a depthwise conv each channel c is convolved with its own KH x KW kernel W[c, 0]:
 
-    y[n, c, oh, ow] = sum over taps k = (i, j) of W[c, 0, i, j] * x_pad[n, c, oh*SH + i*DH, ow*SW + j*DW]
+    y[n, c, oh, ow] = sum over taps k = (i, j) of
+                      W[c, 0, i, j] * x_pad[n, c, oh*SH + i*DH, ow*SW + j*DW]
 
 **Whole rows (stride 1).** Read the padded image (width WP) flattened row after row: output
 (oh, ow) sits at q = oh*WP + ow, and what tap k reads for it at q + o_k, o_k = i*DH*WP + j*DW.
@@ -21,8 +22,9 @@ would read SW-strided, with SW times the junk: measured slower).
 
 **Blocks.** The batch is cut into blocks of about ``BLOCK_BYTES`` of columns (``conv._blocks``;
 the backward's counted at the input's size, dx's columns) run on the thread pool. 1 MiB (one
-core's L2) was as fast on one thread but slower on two (one-image blocks: more Python calls). dW is kept per image, then summed over the images in order, so its bits
-do not depend on the blocks or the thread count.
+core's L2) was as fast on one thread but slower on two (one-image blocks: more Python
+calls). dW is kept per image, then summed over the images in order, so its bits do not
+depend on the blocks or the thread count.
 
 **Measured** (CPU time, one thread, best of 7, batch 64, float32, 3x3 pad 1, alternated with
 the im2col-window version this replaced), forward / forward+backward in ms:
