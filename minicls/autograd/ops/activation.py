@@ -43,8 +43,9 @@ def relu_simple(x):
 
 
 def relu_backward_simple(y, gy):
-    """dL/dx = dL/dy where y = relu(x) > 0, else 0 (dL/dy times 1 or 0, so NaN stays NaN)."""
-    return gy * (y > 0)
+    """dL/dx = dL/dy except where y = relu(x) <= 0, there 0 (dL/dy times 1 or 0). A NaN input
+    gives y = NaN, which is not <= 0: its dL/dy passes, as in PyTorch."""
+    return gy * ~(y <= 0)
 
 
 def _relu_fast(*arrays):
@@ -72,7 +73,8 @@ def _relu_blocks(x, gy=None):
             if grad is None:
                 np.maximum(flat[block], zeros[:n], out=out[block])
             else:
-                np.greater(flat[block], 0, out=mask[:n])
+                np.less_equal(flat[block], 0, out=mask[:n])
+                np.logical_not(mask[:n], out=mask[:n])        # not (y <= 0): NaN passes
                 np.multiply(grad[block], mask[:n], out=out[block])
 
     parallel_for(run, split(flat.size) if flat.size >= RELU_PARALLEL_SIZE
