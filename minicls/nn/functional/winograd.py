@@ -29,7 +29,8 @@ Tiles overlap by 2 pixels: tile t's row r is ``x_pad[m*t + r]``.
 
 Shapes: x (N, C, H, W), w (O, C, 3, 3), padding (top, bottom, left, right), ``tile`` = m;
 OH = H + top + bottom - 2 (likewise OW); TH = ceil(OH / m), TW = ceil(OW / m) tiles. The input
-is padded to m*(TH + 1) rows and columns (outputs past OH are computed and dropped).
+is padded to m*(TH + 1) rows and columns (outputs past OH are computed and dropped); the fast
+version never builds that padded copy: ``_split`` writes the image into zeros directly.
 
 Float32 error, relative to ``sum |x| |w|`` over each output's window (N(0, 1) data, 64 to 512
 channels; ``test_winograd_float32_error_is_within_the_stated_bound``): im2col up to 2.2e-7,
