@@ -101,6 +101,23 @@ def test_winograd_on_the_device_path_gives_the_cpu_result(case, algorithm, cuda)
         np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize('algorithm', ALGORITHMS)
+@pytest.mark.parametrize('channels,groups,size,stride', [
+    (3, 1, 5, 1), (64, 1, 8, 1), (8, 8, 5, 1), (8, 8, 7, 2), (8, 2, 7, 2)],
+    ids=['small', 'winograd-sized', 'depthwise', 'depthwise-strided', 'groups-strided'])
+def test_conv2d_on_an_empty_batch(algorithm, channels, groups, size, stride):
+    """As in PyTorch: a batch of 0 images gives an empty output and zero weight gradients,
+    on every route (im2col, both Winograd tiles, the depthwise conv, strided or not)."""
+    out = channels if groups == channels else 4 * groups       # depthwise: O == C == groups
+    x = minicls.zeros(0, channels, size, size).requires_grad_()
+    w = minicls.randn(out, channels // groups, 3, 3, requires_grad=True)
+    with backends.flags(conv_algorithm=algorithm):
+        y = F.conv2d(x, w, padding=1, groups=groups, stride=stride)
+        assert y.shape == (0, out, (size - 1) // stride + 1, (size - 1) // stride + 1)
+        y.sum().backward()
+    assert x.grad.shape == x.shape and not w.grad.numpy().any()
+
+
 # ---------------------------------------------------------------- the kernels themselves
 
 SHAPES = [((2, 3, 5, 5), (1, 1, 1, 1)), ((3, 4, 7, 6), (0, 0, 0, 0)),

@@ -52,7 +52,8 @@ def _columns(x, geometry):
     kernel, stride, padding, dilation, out_size, _ = geometry
     b, c = x.shape[:2]
     cols = im2col(x, kernel, stride, dilation, padding, out_size)     # (B, KH, KW, C, OH, OW)
-    return cols.reshape(b, -1, c, out_size[0] * out_size[1]).transpose(0, 2, 1, 3)
+    k = kernel[0] * kernel[1]
+    return cols.reshape(b, k, c, out_size[0] * out_size[1]).transpose(0, 2, 1, 3)
 
 
 def _tap_rows(padded, kernel, dilation, out_size):
@@ -141,7 +142,7 @@ def backward(gy, x, weight, geometry, x_shape, blocks):
             gz = xp.zeros(gy[block].shape[:3] + (padded.shape[3],), dtype=gy.dtype)
             gz[..., :out_size[1]] = gy[block]
             taps = _tap_rows(padded, kernel, dilation, out_size)
-            gz = gz.reshape(gz.shape[0], c, -1)[..., :taps[0].shape[-1]]
+            gz = gz.reshape(gz.shape[0], c, gz.shape[2] * gz.shape[3])[..., :taps[0].shape[-1]]
             for tap, tap_rows in enumerate(taps):
                 parts[block, :, 0, tap] = xp.einsum('bcl,bcl->bc', gz, tap_rows)
     parallel_for(one_block, blocks)
