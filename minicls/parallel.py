@@ -8,11 +8,16 @@ runs a single-threaded GEMM in each thread. So does minicls: the conv cuts the b
 blocks, and ``parallel_for`` hands the blocks to a pool of threads. NumPy releases the GIL
 inside its copies and inside BLAS, so the threads really run at the same time.
 
-Each pool thread asks OpenBLAS for one thread *in that thread only*
-(``openblas_set_num_threads_local``, OpenBLAS >= 0.3.27, the BLAS in NumPy's wheels);
-GEMMs called elsewhere keep all of BLAS's threads. Where that function is missing (NumPy
-built on MKL or an older OpenBLAS), ``parallel_for`` runs the blocks one after another and
-BLAS's own threads do the parallel work, as before.
+The GEMMs inside the pool must run on one BLAS thread each, and OpenBLAS (the BLAS in NumPy's
+wheels) keeps one thread count for the whole process (even its
+``openblas_set_num_threads_local`` changes it for every thread, in its pthreads build). So
+while the pool exists, OpenBLAS runs on one thread everywhere in the process, NumPy matmuls
+outside minicls's ops included: the pool sets it when it starts, and
+``minicls.set_num_threads(n)`` gives BLAS its former count back when it ends the pool. (Giving
+it back after every op was measured: OpenBLAS's own threads then spin, waiting for work,
+between the ops, and take the cores from the pool: the ResNet_CIFAR-18 step went from 1.4 to
+2.2 s on 2 cores.) Where NumPy's BLAS is not OpenBLAS (MKL), ``parallel_for`` runs the blocks
+one after another and BLAS's own threads do the parallel work.
 
     minicls.set_num_threads(1)     # as torch.set_num_threads: 1 turns the pool off
     minicls.get_num_threads()      # default: the CPU cores this process may use
@@ -45,8 +50,9 @@ def get_num_threads():
 def set_num_threads(n):
     """Use ``n`` threads for intra-op parallelism (``n = 1``: none), as ``torch.set_num_threads``.
 
-    It does not change BLAS's own thread count, which NumPy fixes when it loads
-    (``OPENBLAS_NUM_THREADS``)."""
+    It ends the current pool, which gives BLAS back the thread count it had before the pool
+    started (``OPENBLAS_NUM_THREADS`` at NumPy's start, or ``set_blas_threads``); a new pool,
+    started by the next op with ``n >= 2``, sets BLAS to one thread again."""
     global _num_threads, _pool
     n = int(n)
     if n < 1:
@@ -54,52 +60,57 @@ def set_num_threads(n):
     with _lock:
         if _pool is not None:
             _pool.shutdown(wait=True)
+            _blas_set(_blas_saved)
         _num_threads, _pool = n, None
 
 
 def _openblas(name):
-    """OpenBLAS's function ``name`` from the library NumPy loaded, or None."""
+    """OpenBLAS's function ``name`` from the library NumPy loaded, or None. NumPy's wheels bundle
+    scipy-openblas, which exports its functions with a prefix and an ILP64 suffix
+    (``scipy_openblas_set_num_threads64_``): those spellings are tried too."""
     here = os.path.dirname(np.__file__)
     candidates = (glob.glob(os.path.join(here, '..', 'numpy.libs', '*openblas*'))  # Linux, Windows
                   + glob.glob(os.path.join(here, '.dylibs', '*openblas*')))        # macOS
     for path in candidates:
         try:
-            return getattr(ctypes.CDLL(path), name)
-        except (OSError, AttributeError):
+            library = ctypes.CDLL(path)
+        except OSError:
             continue
+        for symbol in (name, f'scipy_{name}64_', f'scipy_{name}_64_', f'scipy_{name}'):
+            function = getattr(library, symbol, None)
+            if function is not None:
+                return function
     return None
+
+
+_blas_set = _openblas('openblas_set_num_threads')
+_blas_get = _openblas('openblas_get_num_threads')
+_blas_saved = None    # BLAS's thread count before the pool set it to 1
 
 
 def set_blas_threads(n):
     """Let OpenBLAS use ``n`` threads (``openblas_set_num_threads``); False where NumPy's BLAS
     is another one (then ``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS`` before starting decide)."""
-    function = _openblas('openblas_set_num_threads')
-    if function is None:
+    if _blas_set is None:
         return False
-    function(int(n))
+    _blas_set(int(n))
     return True
 
 
-def _find_set_local_threads():
-    """OpenBLAS's ``openblas_set_num_threads_local`` from the library NumPy loaded, or None."""
-    return _openblas('openblas_set_num_threads_local')
-
-
-_set_local_threads = _find_set_local_threads()
-
-
-def _one_blas_thread():
-    """Pool-thread initialiser: this thread's GEMMs run on this thread alone."""
-    _set_local_threads(1)
+def _mark_pool_thread():
+    """Pool-thread initialiser: a parallel_for called in here runs its items itself."""
     _local.in_pool = True
 
 
 def _get_pool():
-    global _pool
+    """The pool, started on first use; from then on BLAS runs on one thread (module docstring)."""
+    global _pool, _blas_saved
     with _lock:
         if _pool is None:
+            _blas_saved = _blas_get()
+            _blas_set(1)
             _pool = ThreadPoolExecutor(get_num_threads(), thread_name_prefix='minicls',
-                                       initializer=_one_blas_thread)
+                                       initializer=_mark_pool_thread)
         return _pool
 
 
@@ -118,7 +129,7 @@ def parallel_for(fn, items):
     is more than one of each (results in the order of ``items``, whatever thread ran them).
     Called from inside the pool, it runs the items itself (waiting on the pool could deadlock)."""
     items = list(items)
-    if (len(items) < 2 or get_num_threads() < 2 or _set_local_threads is None
+    if (len(items) < 2 or get_num_threads() < 2 or _blas_set is None or _blas_get is None
             or getattr(_local, 'in_pool', False)):
         return [fn(item) for item in items]
     return list(_get_pool().map(fn, items))

@@ -15,8 +15,8 @@ from minicls.nn.functional import normalization
 from minicls.nn.functional import reference as R
 
 needs_local_blas = pytest.mark.skipif(
-    parallel._set_local_threads is None,
-    reason="this NumPy's BLAS has no openblas_set_num_threads_local: the pool stays off")
+    parallel._blas_set is None or parallel._blas_get is None,
+    reason="this NumPy's BLAS is not OpenBLAS: the pool stays off")
 
 
 @pytest.fixture
@@ -43,6 +43,28 @@ def test_parallel_for_uses_the_pool_threads(threads):
         return threading.current_thread().name
     names = parallel.parallel_for(meet, range(2))
     assert all(name.startswith('minicls') for name in names)
+
+
+@needs_local_blas
+def test_the_pool_runs_blas_on_one_thread_until_set_num_threads_ends_it(threads):
+    """OpenBLAS has one thread count per process: the pool sets it to 1 for its GEMMs (and
+    for the process, see minicls/parallel.py), set_num_threads gives the old count back."""
+    parallel.set_num_threads(1)                  # no pool: BLAS has its count
+    before = parallel._blas_get()
+    assert parallel.set_blas_threads(2)          # NumPy's scipy-openblas names are found too
+    if parallel._blas_get() != 2:
+        pytest.skip('OpenBLAS gives this machine only one thread')
+    try:
+        parallel.set_num_threads(2)
+        inside = parallel.parallel_for(lambda _: parallel._blas_get(), range(4))
+        assert inside == [1, 1, 1, 1] and parallel._blas_get() == 1
+        parallel.set_num_threads(1)               # ends the pool: BLAS's 2 threads are back
+        assert parallel._blas_get() == 2
+        minicls.nn.functional.conv2d(minicls.randn(4, 64, 8, 8), minicls.randn(64, 64, 3, 3))
+        assert parallel._blas_get() == 2          # one thread: no pool, BLAS untouched
+    finally:
+        parallel.set_num_threads(1)
+        parallel.set_blas_threads(before)
 
 
 def test_one_thread_runs_everything_here(threads):

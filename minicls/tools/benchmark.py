@@ -216,6 +216,7 @@ def main(argv=None):
     if args.device != 'cpu':
         xp = backend.xp_for(args.device)
         sync = xp.cuda.Device().synchronize
+    gemm = gemm_gflops()   # before minicls's pool starts and sets BLAS to one thread
     ours = minicls_rows(args)
     torch_device, torch_sync = 'cpu', lambda: None  # noqa: E731
     try:
@@ -228,7 +229,8 @@ def main(argv=None):
         torch, theirs = None, {}
         print('note: PyTorch is not installed: no comparison column')
     print(cpu_description(args.threads))
-    print(f'one {2048}x{2048} float32 GEMM (NumPy): {gemm_gflops():.0f} GFLOP/s')
+    print(f'one {2048}x{2048} float32 GEMM (NumPy, {args.threads} BLAS threads): '
+          f'{gemm:.0f} GFLOP/s')
     print(f'batch {args.batch}, fastest of {args.repeat} interleaved runs, minicls on '
           f'{args.device} (conv_algorithm={args.conv_algorithm}), PyTorch '
           f'{torch.__version__ if torch else "-"} on {torch_device}')

@@ -64,7 +64,7 @@ def test_a_tiny_run_prints_every_row_with_rates_and_the_machine():
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert 'PyTorch is not installed: no comparison column' in text
-    assert re.search(r'one 2048x2048 float32 GEMM \(NumPy\): \d+ GFLOP/s', text)
+    assert re.search(r"one 2048x2048 float32 GEMM \(NumPy, 1 BLAS threads\): \d+ GFLOP/s", text)
     assert 'conv_algorithm=winograd' in text and '1 threads of' in text
     for row in ('conv3x3 64->64 forward', 'conv3x3 64->64 fwd+bwd', 'ResNet_CIFAR-18 inference',
                 'ResNet_CIFAR-18 train step', 'FastCifarNet inference', 'FastCifarNet train step'):
