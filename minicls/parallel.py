@@ -159,3 +159,31 @@ def batch_blocks(n, per_image, block_bytes, xp=np):
     count = min(n, -(-count // threads) * threads)
     step = -(-n // count)
     return [slice(start, start + step) for start in range(0, n, step)]
+
+
+MATMUL_MIN_WORK = 2 ** 22   # multiply-adds: below, splitting costs more than it saves
+
+
+def matmul(a, b):
+    """``a @ b``, its GEMMs shared among the pool's threads: the rows of a 2-D ``a``, or the
+    leading batch axis of stacked operands, cut into one block per thread, each block a GEMM on
+    one BLAS thread (BLAS itself is on one thread while the pool exists: module docstring).
+    Small products, non-NumPy arrays (a GPU), 1-D operands, broadcast batches the cut does not
+    fit and a single thread take ``a @ b`` itself, the reference. Every output element is
+    still one dot product over the whole inner dimension, as in ``a @ b``."""
+    if (type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim < 2 or b.ndim < 2
+            or get_num_threads() < 2 or _blas_set is None or _blas_get is None
+            or a.size * b.shape[-1] < MATMUL_MIN_WORK):
+        return a @ b
+    if a.ndim == 2 and b.ndim == 2:
+        take_b = lambda rows: b  # noqa: E731
+    elif a.ndim >= 3 and (b.ndim == 2 or b.shape[:-2] == a.shape[:-2]):
+        take_b = (lambda rows: b) if b.ndim == 2 else (lambda rows: b[rows])  # noqa: E731
+    else:
+        return a @ b
+    out = np.empty(a.shape[:-1] + b.shape[-1:], dtype=np.result_type(a, b))
+
+    def one_block(rows):
+        np.matmul(a[rows], take_b(rows), out=out[rows])
+    parallel_for(one_block, split(a.shape[0]))
+    return out

@@ -230,3 +230,30 @@ def test_a_forked_child_gets_a_fresh_pool(threads):
             pytest.fail('the forked child hung on the parent pool')
         time.sleep(0.05)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@needs_local_blas
+@pytest.mark.parametrize('n_threads', [1, 2, 3])
+@pytest.mark.parametrize('a_shape,b_shape,cut', [
+    ((7, 5), (5, 3), True), ((6, 4, 5), (6, 5, 2), True), ((6, 4, 5), (5, 2), True),
+    ((2, 3, 4, 5), (2, 3, 5, 2), True), ((6, 4, 5), (1, 5, 2), False), ((5,), (5, 3), False)])
+def test_matmul_on_the_threads_is_a_at_b(n_threads, a_shape, b_shape, cut, threads,
+                                          monkeypatch):
+    """Linear, MatMul and attention multiply with parallel.matmul: rows (or the batch) cut into
+    one block per thread; broadcast batches and 1-D operands take a @ b itself."""
+    monkeypatch.setattr(parallel, 'MATMUL_MIN_WORK', 0)        # cut even these small ones
+    calls = []
+    real = parallel.parallel_for
+    monkeypatch.setattr(parallel, 'parallel_for',
+                        lambda fn, items: calls.append(len(items)) or real(fn, items))
+    parallel.set_num_threads(n_threads)
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(a_shape).astype(np.float32)
+    b = rng.standard_normal(b_shape).astype(np.float32)
+    out = parallel.matmul(a, b)
+    np.testing.assert_allclose(out, a @ b, rtol=1e-6, atol=1e-6)
+    assert out.shape == (a @ b).shape and out.dtype == (a @ b).dtype
+    assert calls == ([min(n_threads, a_shape[0])] if cut and n_threads > 1 else [])
+    transposed = parallel.matmul(a.T, a) if a.ndim == 2 else None   # a strided view (Linear's dW)
+    if transposed is not None:
+        np.testing.assert_allclose(transposed, a.T @ a, rtol=1e-5, atol=1e-5)

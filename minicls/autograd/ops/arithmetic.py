@@ -4,6 +4,7 @@ Broadcasting needs no code here: each backward returns the gradient in the broad
 of the output and the engine sums it back to each input's shape (``function.sum_to``).
 """
 from ...backend import get_array_module
+from ...parallel import matmul
 from ..function import Function
 from ..opspec import OpCase
 
@@ -135,11 +136,11 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return x @ y
+        return matmul(x, y)                 # blocks on the threads (minicls.parallel)
 
     @staticmethod
     def backward(ctx, gz):
         x, y = ctx.saved_tensors
-        gx = gz @ y.swapaxes(-1, -2) if ctx.needs_input_grad[0] else None
-        gy = x.swapaxes(-1, -2) @ gz if ctx.needs_input_grad[1] else None
+        gx = matmul(gz, y.swapaxes(-1, -2)) if ctx.needs_input_grad[0] else None
+        gy = matmul(x.swapaxes(-1, -2), gz) if ctx.needs_input_grad[1] else None
         return gx, gy

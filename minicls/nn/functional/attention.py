@@ -25,6 +25,7 @@ from ... import backend
 from ...autograd.function import Function
 from ...autograd.opspec import OpCase
 from ...backend import get_array_module
+from ...parallel import matmul
 from ...random import generator
 
 
@@ -62,14 +63,14 @@ class ScaledDotProductAttention(Function):
         """``mask``: the float additive mask, if any; ``allowed``: a boolean mask array, if any;
         ``keep``: the dropout mask already scaled by 1/(1-p), if any."""
         xp = get_array_module(q)
-        logits = xp.matmul(q, xp.swapaxes(k, -1, -2)) * scale         # (..., L, S)
+        logits = matmul(q, xp.swapaxes(k, -1, -2)) * scale         # (..., L, S)
         if mask:
             logits = logits + mask[0]
         if allowed is not None:
             logits = xp.where(allowed, logits, -xp.inf)
         p = _softmax(logits, xp)
         del logits
-        y = xp.matmul(p if keep is None else p * keep, v)
+        y = matmul(p if keep is None else p * keep, v)
         if ctx.needs_input_grad:
             ctx.scale, ctx.keep = scale, keep
             ctx.save_for_backward(q, k, v, p)
@@ -81,15 +82,15 @@ class ScaledDotProductAttention(Function):
         xp = get_array_module(gy)
         need = ctx.needs_input_grad
         dropped = p if ctx.keep is None else p * ctx.keep
-        gv = xp.matmul(xp.swapaxes(dropped, -1, -2), gy) if need[2] else None
+        gv = matmul(xp.swapaxes(dropped, -1, -2), gy) if need[2] else None
         del dropped
-        gp = xp.matmul(gy, xp.swapaxes(v, -1, -2))                      # (..., L, S)
+        gp = matmul(gy, xp.swapaxes(v, -1, -2))                      # (..., L, S)
         if ctx.keep is not None:
             gp *= ctx.keep
         ga = p * (gp - (gp * p).sum(axis=-1, keepdims=True))
         del gp
-        gq = xp.matmul(ga, k) * ctx.scale if need[0] else None
-        gk = xp.matmul(xp.swapaxes(ga, -1, -2), q) * ctx.scale if need[1] else None
+        gq = matmul(ga, k) * ctx.scale if need[0] else None
+        gk = matmul(xp.swapaxes(ga, -1, -2), q) * ctx.scale if need[1] else None
         if len(need) == 4:
             return gq, gk, gv, (ga if need[3] else None)
         return gq, gk, gv

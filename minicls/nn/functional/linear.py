@@ -5,6 +5,7 @@ from ... import backend, dtypes
 from ...autograd.function import Function
 from ...autograd.opspec import OpCase
 from ...backend import get_array_module
+from ...parallel import matmul
 from ...autograd.grad_mode import is_grad_enabled
 from ...random import generator
 from ...tensor import Tensor
@@ -26,7 +27,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, *bias):
         x2 = x.reshape(-1, x.shape[-1])                   # (M, in)
-        y = x2 @ weight.T
+        y = matmul(x2, weight.T)            # blocks of rows on the threads (minicls.parallel)
         if bias:
             y += bias[0]
         ctx.save_for_backward(x2, weight)
@@ -38,8 +39,8 @@ class Linear(Function):
         x2, weight = ctx.saved_tensors
         g2 = gy.reshape(-1, weight.shape[0])
         need = ctx.needs_input_grad
-        gx = (g2 @ weight).reshape(ctx.shape) if need[0] else None
-        gw = g2.T @ x2 if need[1] else None
+        gx = matmul(g2, weight).reshape(ctx.shape) if need[0] else None
+        gw = matmul(g2.T, x2) if need[1] else None
         if len(need) == 2:
             return gx, gw
         return gx, gw, (g2.sum(axis=0) if need[2] else None)
