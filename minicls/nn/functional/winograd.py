@@ -47,7 +47,7 @@ Explained in tutorials/14_winograd.md.
 import numpy as np
 
 from ...backend import get_array_module
-from ...parallel import batch_blocks, parallel_for
+from ...parallel import batch_blocks, matmul, parallel_for
 
 BT2 = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
 G2 = np.array([[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]], dtype=np.float64)
@@ -96,7 +96,7 @@ def filter_transform(w, m=2):
     xp = get_array_module(w)
     g = MATRICES[m][1]
     g2 = xp.asarray(np.kron(g, g), dtype=w.dtype)                      # (R*R, 9)
-    u = xp.matmul(g2, w.reshape(-1, 9).T)                              # (R*R, O*C)
+    u = matmul(g2, w.reshape(-1, 9).T)                 # (R*R, O*C), on the threads
     return u.reshape(-1, w.shape[0], w.shape[1])
 
 
@@ -179,7 +179,7 @@ def winograd_grad_weight(gy, x, padding, tile=2):
         gu = gu + part
     g = MATRICES[m][1]
     g2 = xp.asarray(np.kron(g, g), dtype=gu.dtype)                         # (R*R, 9)
-    return xp.matmul(gu.reshape((m + 2)**2, -1).T, g2).reshape(o, c, 3, 3)
+    return matmul(gu.reshape((m + 2)**2, -1).T, g2).reshape(o, c, 3, 3)
 
 
 def _blocks(x, channels, tiles, m):
