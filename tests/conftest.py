@@ -18,6 +18,16 @@ def cuda(monkeypatch):
     return 'cuda'
 
 
+@pytest.fixture
+def threads():
+    """Restore minicls's thread count (and with it BLAS's) after a test that changes it."""
+    from minicls import parallel
+    before = parallel._num_threads
+    yield
+    parallel.set_num_threads(before or parallel._cores())
+    parallel._num_threads = before
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass

@@ -19,15 +19,6 @@ needs_local_blas = pytest.mark.skipif(
     reason="this NumPy's BLAS is not OpenBLAS: the pool stays off")
 
 
-@pytest.fixture
-def threads():
-    """Restore the thread count after a test."""
-    before = parallel._num_threads
-    yield
-    parallel.set_num_threads(before or parallel._cores())
-    parallel._num_threads = before
-
-
 def test_parallel_for_returns_results_in_order(threads):
     parallel.set_num_threads(3)
     assert parallel.parallel_for(lambda i: i * i, range(20)) == [i * i for i in range(20)]

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import minicls
-from minicls import parallel
 from minicls.nn.functional import depthwise
 from minicls.nn.functional import reference as R
 
@@ -16,15 +15,6 @@ def geometry(x_shape, kernel, stride, padding, dilation):
     out = tuple((x_shape[2 + a] + padding[2 * a] + padding[2 * a + 1]
                  - dilation[a] * (kernel[a] - 1) - 1) // stride[a] + 1 for a in (0, 1))
     return kernel, stride, padding, dilation, out, x_shape[1]
-
-
-@pytest.fixture
-def threads():
-    """Restore the thread count after a test (as in test_parallel.py)."""
-    before = parallel._num_threads
-    yield
-    parallel.set_num_threads(before or parallel._cores())
-    parallel._num_threads = before
 
 
 def run(x, w, gy, geom, blocks, threads):
