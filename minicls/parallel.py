@@ -124,13 +124,18 @@ if hasattr(os, 'register_at_fork'):
     os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
+def _no_pool():
+    """True when work stays on this thread: one thread wanted, or a BLAS whose thread count
+    minicls cannot set (the pool's GEMMs must run on one BLAS thread each)."""
+    return get_num_threads() < 2 or _blas_set is None or _blas_get is None
+
+
 def parallel_for(fn, items):
     """``[fn(item) for item in items]``, the items shared among the pool's threads when there
     is more than one of each (results in the order of ``items``, whatever thread ran them).
     Called from inside the pool, it runs the items itself (waiting on the pool could deadlock)."""
     items = list(items)
-    if (len(items) < 2 or get_num_threads() < 2 or _blas_set is None or _blas_get is None
-            or getattr(_local, 'in_pool', False)):
+    if len(items) < 2 or _no_pool() or getattr(_local, 'in_pool', False):
         return [fn(item) for item in items]
     return list(_get_pool().map(fn, items))
 
@@ -161,7 +166,9 @@ def batch_blocks(n, per_image, block_bytes, xp=np):
     return [slice(start, start + step) for start in range(0, n, step)]
 
 
-MATMUL_MIN_WORK = 2 ** 22   # multiply-adds: below, splitting costs more than it saves
+# multiply-adds below which one GEMM on one thread is faster than the pool (measured on 2 cores:
+# handing blocks to the pool costs ~70 us; at 2^22 the split took 1.8x as long, at 2^24 0.85x)
+MATMUL_MIN_WORK = 2 ** 24
 
 
 def matmul(a, b):
@@ -172,8 +179,7 @@ def matmul(a, b):
     fit and a single thread take ``a @ b`` itself, the reference. Every output element is
     still one dot product over the whole inner dimension, as in ``a @ b``."""
     if (type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim < 2 or b.ndim < 2
-            or get_num_threads() < 2 or _blas_set is None or _blas_get is None
-            or a.size * b.shape[-1] < MATMUL_MIN_WORK):
+            or _no_pool() or a.size * b.shape[-1] < MATMUL_MIN_WORK):
         return a @ b
     if a.ndim == 2 and b.ndim == 2:
         take_b = lambda rows: b  # noqa: E731
