@@ -24,6 +24,7 @@ one after another and BLAS's own threads do the parallel work.
 """
 import ctypes
 import glob
+import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -126,8 +127,21 @@ if hasattr(os, 'register_at_fork'):
 
 def _no_pool():
     """True when work stays on this thread: one thread wanted, or a BLAS whose thread count
-    minicls cannot set (the pool's GEMMs must run on one BLAS thread each)."""
-    return get_num_threads() < 2 or _blas_set is None or _blas_get is None
+    minicls cannot set (the pool's GEMMs must run on one BLAS thread each; said once in the
+    log, as the ops then use one core outside BLAS)."""
+    if get_num_threads() < 2:
+        return True
+    if _blas_set is None or _blas_get is None:
+        if not _said_no_openblas:
+            _said_no_openblas.append(True)
+            logging.getLogger('minicls').warning(
+                'NumPy\'s BLAS is not OpenBLAS (or its thread count cannot be set): minicls '
+                'runs its ops\' blocks on one thread, and only BLAS uses several cores')
+        return True
+    return False
+
+
+_said_no_openblas = []   # not empty once the warning of _no_pool is in the log
 
 
 def parallel_for(fn, items):
