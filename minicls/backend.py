@@ -63,6 +63,7 @@ def to_device(array, device):
     if device_of(array) == device:
         return array
     if device == 'cpu':
+        raise_pending()
         return cupy.asnumpy(array)
     with cupy.cuda.Device(int(device.split(':')[1])):
         return cupy.asarray(array)
@@ -71,5 +72,43 @@ def to_device(array, device):
 def to_numpy(array):
     """A host NumPy array for any backend array."""
     if cupy is not None and isinstance(array, cupy.ndarray):
+        raise_pending()
         return cupy.asnumpy(array)
     return np.asarray(array)
+
+
+# -- checks a GPU answers later -------------------------------------------------------------------
+# Reading a value a GPU computed (``if (labels < 0).any(): raise ...``) makes the host wait until
+# the device has run everything queued before it: a host sync. In the middle of a training step
+# that stops the host from queueing the next kernels while the GPU works. So an op checks device
+# data with ``check(bad, error)``: on the CPU it raises at once; on a GPU the 0-d flag ``bad`` is
+# kept and read with the next transfer to the host (``Tensor.item()``/``.numpy()``/``float()``,
+# ``minicls.cuda.synchronize()``), which the Runner makes once a step when it logs the loss. That
+# is how CUDA itself reports a failed device-side assert in PyTorch: at the next synchronising call.
+_pending = []        # (flag, error) not read yet
+MAX_PENDING = 64     # read them all when this many wait (a loop that never reads anything back)
+
+
+def check(bad, error):
+    """Raise ``error()`` if the 0-d bool array ``bad`` is true: now on the CPU, with the next
+    transfer to the host on a GPU. ``error`` builds the exception (it may read the data: by
+    then the sync costs nothing)."""
+    if cupy is None or not isinstance(bad, cupy.ndarray):
+        if bad:
+            raise error()
+        return
+    _pending.append((bad, error))
+    if len(_pending) >= MAX_PENDING:
+        raise_pending()
+
+
+def raise_pending():
+    """Read the flags of ``check`` (one transfer) and raise the first error found."""
+    if not _pending:
+        return
+    pending = list(_pending)
+    del _pending[:]
+    flags = cupy.asnumpy(cupy.stack([bad.reshape(()) for bad, _ in pending]))
+    for flag, (_, error) in zip(flags, pending):
+        if flag:
+            raise error()

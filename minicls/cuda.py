@@ -15,3 +15,4 @@ def synchronize():
     """Wait for the GPU to finish its queued work (for honest timings)."""
     if is_available():
         backend.cupy.cuda.Device().synchronize()
+        backend.raise_pending()   # the device-side checks (backend.check) are answered now

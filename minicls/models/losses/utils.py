@@ -23,6 +23,7 @@ Explained in tutorials/10_losses.md.
 import functools
 import operator
 
+from minicls import backend
 from minicls.nn import functional as F
 from minicls.tensor import Tensor
 
@@ -110,5 +111,6 @@ def weighted_loss(loss_func):
 
 def convert_to_one_hot(targets, classes):
     """Class indices of shape (N, 1) -> an int64 one-hot matrix (N, classes)."""
-    assert int(targets.max().item()) < classes, 'Class Index must be less than number of classes'
+    backend.check(targets.data.max() >= classes, lambda: AssertionError(   # no host sync on a GPU
+        'Class Index must be less than number of classes'))
     return F.one_hot(targets.long().reshape(-1), num_classes=classes)

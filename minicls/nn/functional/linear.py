@@ -119,16 +119,17 @@ def one_hot(tensor, num_classes=-1):
                         f'{tensor.dtype}; convert it with .long()')
     xp = get_array_module(tensor.data)
     labels = tensor.data
-    if labels.size and int(labels.min()) < 0:
-        raise ValueError(f'one_hot: class values must be non-negative, got {int(labels.min())}')
-    biggest = int(labels.max()) if labels.size else -1
-    if num_classes == -1:
+    if num_classes == -1:   # inferred from the labels: read on the host (a sync on a GPU)
         if not labels.size:
             raise ValueError('one_hot: cannot infer num_classes from an empty tensor; pass '
                              'num_classes')
-        num_classes = biggest + 1
-    elif biggest >= num_classes:
-        raise ValueError(f'one_hot: class value {biggest} is out of range for num_classes='
-                         f'{num_classes} (labels must be in [0, {num_classes - 1}])')
+        num_classes = int(labels.max()) + 1
+    if labels.size:         # on a GPU read later, with the next host transfer (backend.check)
+        low, high = labels.min(), labels.max()
+        backend.check(low < 0, lambda: ValueError(
+            f'one_hot: class values must be non-negative, got {int(backend.to_numpy(low))}'))
+        backend.check(high >= num_classes, lambda: ValueError(
+            f'one_hot: class value {int(backend.to_numpy(high))} is out of range for '
+            f'num_classes={num_classes} (labels must be in [0, {num_classes - 1}])'))
     out = labels[..., None] == xp.arange(num_classes)
     return Tensor(out.astype(dtypes.int64))

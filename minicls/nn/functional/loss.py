@@ -10,6 +10,7 @@ nll_loss, which picks -log p[i, y_i] with the engine's ``Gather`` op. The one ne
 """
 import warnings
 
+from ... import backend
 from ... import functional as _F
 from ...autograd.function import Function
 from ...autograd.opspec import OpCase
@@ -59,11 +60,13 @@ def _check_class_targets(input, target, weight, ignore_index, op):  # noqa: A002
     labels = target.data
     valid = labels != ignore_index
     bad = valid & ((labels < 0) | (labels >= c))
-    if bad.any():
-        value = int(labels[bad].reshape(-1)[0])
-        raise IndexError(f'{op}: Target {value} is out of bounds: class indices must be in '
-                         f'[0, {c - 1}] for {c} classes (or ignore_index={ignore_index})')
-    return valid
+
+    def error():
+        value = int(backend.to_numpy(labels)[backend.to_numpy(bad)][0])
+        return IndexError(f'{op}: Target {value} is out of bounds: class indices must be in '
+                          f'[0, {c - 1}] for {c} classes (or ignore_index={ignore_index})')
+    backend.check(bad.any(), error)   # on a GPU: read with the next host transfer, no sync here
+    return valid & ~bad  # (until then a bad label counts as ignored, and indexes nothing)
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction='mean'):  # noqa: A002
@@ -88,7 +91,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction='mean'):  
         w = weight.data.astype(input.dtype)[safe] * valid
     loss = -picked * Tensor(w)
     if reduction == 'mean':
-        return loss.sum() / float(w.sum())
+        return loss.sum() / Tensor(w.sum())      # (a Tensor: no host sync on a GPU)
     return _reduce(loss, reduction)
 
 
@@ -129,15 +132,14 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction='mean
     nll = nll_loss(logp, target, weight, ignore_index, reduction)
     if label_smoothing == 0:
         return nll
-    valid = Tensor((target.data != ignore_index).astype(input.dtype))
+    xp, labels = get_array_module(input.data), target.data
+    kept = (labels != ignore_index) & (labels >= 0) & (labels < c)   # the targets nll_loss counted
+    valid = Tensor(kept.astype(input.dtype))
     smooth = -(logp if w is None else logp * w).sum(1) * valid       # (N, d1...)
-    if reduction == 'mean':
-        if weight is None:
-            denominator = float(valid.data.sum())
-        else:
-            labels = target.data[target.data != ignore_index]
-            denominator = float(weight.data[labels].sum())
-        smooth = smooth.sum() / denominator
+    if reduction == 'mean':   # divided by the weight of the kept targets, as nll_loss's mean
+        kept_weight = valid.data if weight is None else \
+            weight.data[xp.where(kept, labels, 0)] * valid.data
+        smooth = smooth.sum() / Tensor(kept_weight.sum())
     else:
         smooth = _reduce(smooth, reduction)
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / c)
