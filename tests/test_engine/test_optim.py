@@ -167,9 +167,34 @@ def test_clip_grad_norm_matches_torch():
         p.grad, t.grad = minicls.tensor(a.copy()), torch.tensor(a.copy())
     total = clip_grad_norm_(ps, max_norm=1.0)
     ttotal = torch.nn.utils.clip_grad_norm_(ts, max_norm=1.0)
-    assert total == pytest.approx(13.0) and float(ttotal) == pytest.approx(13.0)
+    assert isinstance(total, minicls.Tensor) and total.ndim == 0       # a Tensor, as torch's
+    assert float(total) == pytest.approx(13.0) and float(ttotal) == pytest.approx(13.0)
     for p, t in zip(ps, ts):
         np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize('norm_type', [2.0, 1.0, float('inf')])
+@pytest.mark.parametrize('max_norm', [0.5, 100.0])       # clipped, and left as they are
+def test_clip_grad_norm_on_the_device_gives_the_cpu_result(norm_type, max_norm, cuda):
+    rng = np.random.default_rng(0)
+    g = [rng.standard_normal(s).astype(np.float32) for s in ((3, 4), (5,), (0,))]
+    results = []
+    for device in ('cpu', cuda):
+        ps = [minicls.tensor(np.zeros_like(a), requires_grad=True) for a in g]
+        for p, a in zip(ps, g):
+            p.grad = minicls.tensor(a.copy()).to(device)
+        total = clip_grad_norm_(ps, max_norm=max_norm, norm_type=norm_type)
+        assert total.device == ps[0].grad.device
+        results.append((float(total), [p.grad.numpy() for p in ps]))
+    flat = np.concatenate([a.ravel() for a in g])
+    expected = np.abs(flat).max() if norm_type == float('inf') else \
+        (np.abs(flat.astype(np.float64)) ** norm_type).sum() ** (1 / norm_type)
+    assert results[0][0] == pytest.approx(expected, rel=1e-6)
+    assert results[1][0] == pytest.approx(expected, rel=1e-5)
+    scale = min(1.0, max_norm / (expected + 1e-6))
+    for (_, grads) in results:
+        for got, a in zip(grads, g):
+            np.testing.assert_allclose(got, a * scale, rtol=1e-5)
 
 
 def _stepped(cls, *shapes, **kw):

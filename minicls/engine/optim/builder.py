@@ -15,9 +15,12 @@ Explained in tutorials/07_optimizers_and_schedules.md.
 """
 import math
 
+import numpy as np
+
 from minicls.backend import get_array_module
 from minicls.config.errors import ConfigError, ConfigKeyError, check_keys
 from minicls.registry import OPTIMIZERS
+from minicls.tensor import Tensor
 
 PARAMWISE_KEYS = ('bias_lr_mult', 'bias_decay_mult', 'norm_decay_mult', 'flat_decay_mult',
                   'custom_keys', 'bypass_duplicate')
@@ -71,22 +74,28 @@ class OptimWrapper:
 
 def clip_grad_norm_(params, max_norm, norm_type=2.0):
     r"""Scale all gradients by :math:`\min(1, \text{max\_norm} / (\|g\| + 10^{-6}))` where
-    :math:`\|g\|` is the norm of all gradients joined into one vector. Returns :math:`\|g\|`."""
-    grads = [p for p in params if p.grad is not None]
+    :math:`\|g\|` is the norm of all gradients joined into one vector; return :math:`\|g\|`
+    as a 0-d Tensor, as ``torch.nn.utils.clip_grad_norm_``.
+
+    Everything stays on the gradients' device: on a GPU, asking "is the scale below 1?" would
+    be a host sync, so there every gradient is multiplied by the clamped scale (as torch does);
+    on the CPU the multiply is skipped when the scale is 1.
+    """
+    grads = [p.grad for p in params if p.grad is not None and p.grad.numel()]
     if not grads:
-        return 0.0
-    xp = get_array_module(grads[0].grad.data)
+        return Tensor(np.float32(0.0))
+    xp = get_array_module(grads[0].data)
     norm_type = float(norm_type)
     if math.isinf(norm_type):
-        total = max(float(xp.abs(p.grad.data).max()) for p in grads)
+        total = xp.stack([xp.abs(g.data).max() for g in grads]).max().astype(xp.float64)
     else:
-        total = sum(float((xp.abs(p.grad.data.astype(xp.float64)) ** norm_type).sum())
-                    for p in grads) ** (1.0 / norm_type)
-    coef = max_norm / (total + 1e-6)
-    if coef < 1:
-        for p in grads:
-            p.grad.data = p.grad.data * p.grad.data.dtype.type(coef)
-    return total
+        total = xp.stack([(xp.abs(g.data.astype(xp.float64)) ** norm_type).sum()
+                          for g in grads]).sum() ** (1.0 / norm_type)
+    coef = xp.minimum(max_norm / (total + 1e-6), 1.0)
+    if xp is not np or coef < 1:
+        for g in grads:
+            g.data = g.data * coef.astype(g.data.dtype)
+    return Tensor(total.astype(grads[0].data.dtype))
 
 
 def _is_norm(module):

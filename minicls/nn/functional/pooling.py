@@ -92,7 +92,9 @@ class MaxPool2d(Function):
         def run(block):                                # gx[block] from gy[block], arg[block]
             gx_b, gy_b, arg_b = gx[block], gy[block], ctx.arg[block]
             mask = xp.empty(arg_b.shape, dtype=bool)
-            if ctx.tiled and xp.isfinite(gy_b).all():  # one window per pixel: write, not add
+            # one window per pixel: write, not add (gy * mask; so not for an inf or NaN in gy,
+            # nor on a GPU, where asking would be a host sync)
+            if ctx.tiled and xp is np and xp.isfinite(gy_b).all():
                 gx_b[:, :, rows_covered:] = 0           # the rows and columns floor mode drops
                 gx_b[:, :, :, columns_covered:] = 0
                 for k, (rows, columns) in enumerate(ctx.taps):
