@@ -21,6 +21,16 @@ CUPY_HINT = ("CUDA is not available: minicls runs on the GPU through CuPy. Insta
              "(or `pip install minicls[gpu]`), on a machine with an NVIDIA GPU.")
 
 
+def set_matmul_tf32(allow):
+    """Let CuPy's float32 matrix products use TF32 tensor cores, or not (CuPy's compute type
+    for float32; ``minicls.backends.cuda.matmul.allow_tf32`` explains). Nothing without CuPy."""
+    if cupy is None:
+        return
+    linalg = cupy._core._routines_linalg
+    linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_TF32 if allow else
+                            linalg.COMPUTE_TYPE_DEFAULT)
+
+
 def get_array_module(x):
     """``numpy`` or ``cupy``: the module that owns array (or Tensor) ``x``."""
     if hasattr(x, 'grad_fn'):  # a Tensor: look at its array

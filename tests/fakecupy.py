@@ -150,6 +150,10 @@ def make_module():
     pool = types.SimpleNamespace(used_bytes=lambda: 0, total_bytes=lambda: 0,
                                  free_all_blocks=lambda: None)
     module.get_default_memory_pool = lambda: pool
+    compute_types = {}   # dtype -> compute type, as CuPy's set_compute_type keeps them
+    module._core = types.SimpleNamespace(_routines_linalg=types.SimpleNamespace(
+        COMPUTE_TYPE_DEFAULT=1, COMPUTE_TYPE_TF32=7, compute_types=compute_types,
+        set_compute_type=lambda dtype, kind: compute_types.__setitem__(np.dtype(dtype), kind)))
     module.cuda = types.SimpleNamespace(
         Device=_Device,
         runtime=types.SimpleNamespace(getDeviceCount=lambda: 1, getDevice=lambda: 0))

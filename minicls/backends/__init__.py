@@ -1,4 +1,5 @@
 """Switches for how ops compute their results, as ``torch.backends`` (``cudnn.benchmark``...).
+On a GPU, ``minicls.backends.cuda.matmul.allow_tf32`` (TensorFloat-32, see ``backends/cuda.py``).
 
     minicls.backends.conv_algorithm = 'auto'       # the default
     with minicls.backends.flags(conv_algorithm='im2col'):
@@ -18,6 +19,8 @@
   reproducible.
 """
 import contextlib
+
+from . import cuda  # noqa: F401  (minicls.backends.cuda.matmul.allow_tf32)
 
 CONV_ALGORITHMS = ('auto', 'im2col', 'winograd', 'winograd_4x4')
 conv_algorithm = 'auto'
