@@ -178,9 +178,7 @@ def winograd_grad_weight(gy, x, padding, tile=2):
         g = _grad_output_transform(gy[block], th, tw, m)                   # (R*R, O, T*B)
         return xp.matmul(g, v.transpose(0, 2, 1))                           # (R*R, O, C)
     parts = parallel_for(one_block, _blocks(x, max(c, o), th * tw, m))
-    gu = parts[0]
-    for part in parts[1:]:
-        gu = gu + part
+    gu = sum(parts[1:], parts[0])      # in block order: the same bits from run to run
     return matmul(gu.reshape((m + 2)**2, -1).T, _g_kron_g(m, gu)).reshape(o, c, 3, 3)
 
 
