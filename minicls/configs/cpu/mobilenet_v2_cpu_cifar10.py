@@ -1,7 +1,7 @@
 # CIFAR-10 on a CPU: mmpretrain's MobileNetV2 at half width (widen_factor=0.5; the last conv
 # keeps 1280 channels) on the 32x32 images as they are, batch 128, SGD + OneCycle, label
 # smoothing, RandomCrop + flip as the reference CIFAR pipeline.
-# Measured on 2 cores: 71.88% top-1 (73.18% with --tta) in 39.6 minutes; see the README.
+# Measured on 2 cores: 71.32% top-1 (72.41% with --tta) in 31.0 minutes; see the README.
 #   python -m minicls.train minicls/configs/cpu/mobilenet_v2_cpu_cifar10.py
 _base_ = ['../_base_/datasets/cifar10_bs16.py', '../_base_/default_runtime.py']
 
