@@ -20,6 +20,21 @@ def cuda(monkeypatch):
 
 
 @pytest.fixture
+def log(caplog):
+    """What the 'minicls' logger says, from INFO up (caplog; the logger does not propagate to
+    the root logger once a Runner has set it up)."""
+    import logging
+    logger = logging.getLogger('minicls')
+    logger.addHandler(caplog.handler)
+    caplog.handler.setLevel(logging.INFO)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    yield caplog
+    logger.removeHandler(caplog.handler)
+    logger.setLevel(level)
+
+
+@pytest.fixture
 def threads():
     """Restore minicls's thread count (and with it BLAS's) after a test that changes it."""
     from minicls import parallel

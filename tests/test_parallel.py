@@ -64,19 +64,17 @@ def test_one_thread_runs_everything_here(threads):
     assert names == [threading.current_thread().name] * 4
 
 
-def test_a_blas_without_thread_control_runs_here_and_says_so_once(threads, monkeypatch,
-                                                                  caplog):
+def test_a_blas_without_thread_control_runs_here_and_says_so_once(threads, monkeypatch, log):
     """Where NumPy's BLAS is not OpenBLAS (MKL...), minicls cannot put the pool's GEMMs on one
     BLAS thread each, so it runs the blocks here: not silently, one warning in the log."""
     parallel.set_num_threads(1)                  # ends any pool while BLAS can still be set
     monkeypatch.setattr(parallel, '_blas_set', None)
     monkeypatch.setattr(parallel, '_said_no_openblas', [])
     parallel.set_num_threads(2)
-    with caplog.at_level('WARNING', logger='minicls'):
-        names = parallel.parallel_for(lambda _: threading.current_thread().name, range(4))
-        parallel.parallel_for(lambda _: None, range(4))
+    names = parallel.parallel_for(lambda _: threading.current_thread().name, range(4))
+    parallel.parallel_for(lambda _: None, range(4))
     assert names == [threading.current_thread().name] * 4
-    said = [r.getMessage() for r in caplog.records if 'not OpenBLAS' in r.getMessage()]
+    said = [r.getMessage() for r in log.records if 'not OpenBLAS' in r.getMessage()]
     assert len(said) == 1 and 'one thread' in said[0]
 
 

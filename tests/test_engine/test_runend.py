@@ -1,6 +1,5 @@
 """Data checked before training, predict on many inputs, and what the end of a run tells you:
 the summary, curves.png, confusion matrices, progress bars in log files."""
-import logging
 import os
 
 import numpy as np
@@ -43,19 +42,6 @@ def data_root(tmp_path_factory):
         _images(root / split / 'blue', (40, 40, 200))
         _images(root / split / 'red', (200, 40, 40))
     return root
-
-
-@pytest.fixture
-def log(caplog):
-    """The text of what the 'minicls' logger says (it does not propagate to the root logger)."""
-    logger = logging.getLogger('minicls')
-    logger.addHandler(caplog.handler)
-    caplog.handler.setLevel(logging.INFO)
-    level = logger.level
-    logger.setLevel(logging.INFO)
-    yield caplog
-    logger.removeHandler(caplog.handler)
-    logger.setLevel(level)
 
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
