@@ -32,7 +32,7 @@ def syncs(monkeypatch):
     counts = collections.Counter()
 
     def record(kind):
-        frames = [f for f in traceback.extract_stack()[:-3] if '/minicls/' in f.filename]
+        frames = [f for f in traceback.extract_stack()[:-2] if '/minicls/' in f.filename]
         where = frames[-1] if frames else None
         counts[kind, f'{where.filename.split("/minicls/")[-1]}:{where.lineno}'
                if where else 'outside minicls'] += 1
