@@ -18,6 +18,9 @@ rate on this machine: "how close to the limit". The header names the CPU, its ve
 extensions, the threads and the load average; ``--memory`` adds each framework's growth of
 peak RSS over building the model and three training steps, each in a fresh process.
 ``--conv-algorithm`` sets ``minicls.backends.conv_algorithm`` (compare im2col and Winograd).
+On a GPU ``--tf32`` lets both frameworks' float32 GEMMs and convs use TF32 tensor cores
+(``minicls.backends.cuda.matmul.allow_tf32``; torch's ``cuda.matmul`` and ``cudnn`` switches);
+without it both run in full float32 (torch's cuDNN would otherwise use TF32 by default).
 NumPy's BLAS reads its thread count when it loads, so ``--threads`` re-runs this command with
 ``OPENBLAS_NUM_THREADS`` (and ``OMP_NUM_THREADS``) set; minicls's own pool gets
 ``minicls.set_num_threads`` and PyTorch ``torch.set_num_threads``. Other processes on the
@@ -193,6 +196,9 @@ def main(argv=None):
                         'this text (default: all)')
     parser.add_argument('--conv-algorithm', default='auto', choices=backends.CONV_ALGORITHMS,
                         help='minicls.backends.conv_algorithm (default: auto)')
+    parser.add_argument('--tf32', action='store_true',
+                        help='GPU: TF32 tensor cores for float32 GEMMs and convs, in both '
+                             'frameworks (default: full float32 in both)')
     parser.add_argument('--memory', action='store_true',
                         help='also measure the peak-RSS growth of a training step (CPU)')
     parser.add_argument('--memory-of', choices=('minicls', 'torch'), help=argparse.SUPPRESS)
@@ -210,6 +216,9 @@ def main(argv=None):
     minicls.set_num_threads(args.threads)
     minicls.keep_freed_memory()   # as the training CLI does (PyTorch in this process gains too)
     backends.conv_algorithm = args.conv_algorithm
+    backends.cuda.matmul.allow_tf32 = args.tf32
+    if args.tf32 and args.device == 'cpu':
+        print('note: --tf32 changes nothing on a CPU (it is for --device cuda)')
     if args.memory_of:
         return measure_step_memory(args)
     sync = lambda: None  # noqa: E731
@@ -222,6 +231,7 @@ def main(argv=None):
     try:
         import torch
         torch.set_num_threads(args.threads)
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = args.tf32
         if args.device != 'cpu' and torch.cuda.is_available():
             torch_device, torch_sync = 'cuda', torch.cuda.synchronize
         theirs = torch_rows(args, torch, torch_device)
@@ -232,7 +242,8 @@ def main(argv=None):
     print(f'one {2048}x{2048} float32 GEMM (NumPy, {args.threads} BLAS threads): '
           f'{gemm:.0f} GFLOP/s')
     print(f'batch {args.batch}, fastest of {args.repeat} interleaved runs, minicls on '
-          f'{args.device} (conv_algorithm={args.conv_algorithm}), PyTorch '
+          f'{args.device} (conv_algorithm={args.conv_algorithm}, '
+          f'tf32={"on" if args.tf32 else "off"}), PyTorch '
           f'{torch.__version__ if torch else "-"} on {torch_device}')
     print(f'{"":28s} {"minicls ms":>11s} {"GFLOP/s":>8s} {"PyTorch ms":>11s} {"GFLOP/s":>8s} '
           f'{"ratio":>6s}')

@@ -54,18 +54,20 @@ def test_peak_rss_is_read_and_a_failed_measure_says_why(monkeypatch):
 
 def test_a_tiny_run_prints_every_row_with_rates_and_the_machine():
     """Batch 2, one run, PyTorch hidden (its import alone would double the time): every row,
-    the machine line, the GEMM rate and the algorithm; the PyTorch column says it is missing."""
+    the machine line, the GEMM rate, the algorithm and the TF32 switch (a note: it does nothing
+    on a CPU); the PyTorch column says it is missing."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS='1')
     code = ("import sys; sys.modules['torch'] = None; from minicls.tools.benchmark import main; "
             "main(['--batch', '2', '--repeat', '1', '--threads', '1', "
-            "'--conv-algorithm', 'winograd'])")
+            "'--conv-algorithm', 'winograd', '--tf32'])")
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env,
                          timeout=300)
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert 'PyTorch is not installed: no comparison column' in text
     assert re.search(r"one 2048x2048 float32 GEMM \(NumPy, 1 BLAS threads\): \d+ GFLOP/s", text)
-    assert 'conv_algorithm=winograd' in text and '1 threads of' in text
+    assert 'conv_algorithm=winograd, tf32=on' in text and '1 threads of' in text
+    assert 'note: --tf32 changes nothing on a CPU' in text
     for row in ('conv3x3 64->64 forward', 'conv3x3 64->64 fwd+bwd', 'ResNet_CIFAR-18 inference',
                 'ResNet_CIFAR-18 train step', 'FastCifarNet inference', 'FastCifarNet train step'):
         assert re.search(re.escape(row) + r'\s+[\d.]+\s+[\d.]+\s+nan\s+-\s+-', text), (row, text)
