@@ -18,7 +18,7 @@ def tf32_off():
 
 def test_allow_tf32_sets_cupys_compute_type_for_float32(cuda, tf32_off):
     matmul = minicls.backends.cuda.matmul
-    assert matmul.allow_tf32 is False                  # off by default, as torch's
+    matmul.allow_tf32 = False
     a = minicls.full((1024, 1024), 1.0001).to(cuda)
     b = minicls.ones(1024, 1024).to(cuda)
     full_precision = (a @ b).numpy()[0, 0]
@@ -44,7 +44,11 @@ def test_allow_tf32_takes_only_a_bool(tf32_off):
     assert minicls.backends.cuda.matmul.allow_tf32 is False
 
 
-@pytest.mark.parametrize('env, on', [('1', True), ('0', False), ('', False), ('yes', False)])
-def test_allow_tf32_starts_as_cupys_own_switch_says(env, on, monkeypatch):
-    monkeypatch.setenv('CUPY_TF32', env)
+@pytest.mark.parametrize('env, on', [(None, False), ('1', True), ('0', False), ('', False),
+                                     ('yes', False)])
+def test_allow_tf32_is_off_unless_cupys_own_switch_says_on(env, on, monkeypatch):
+    if env is None:
+        monkeypatch.delenv('CUPY_TF32', raising=False)     # the default: off, as torch's
+    else:
+        monkeypatch.setenv('CUPY_TF32', env)
     assert backends_cuda._MatmulFlags().allow_tf32 is on
