@@ -119,13 +119,13 @@ def one_hot(tensor, num_classes=-1):
                         f'{tensor.dtype}; convert it with .long()')
     xp = get_array_module(tensor.data)
     labels = tensor.data
-    if num_classes == -1:   # inferred from the labels: read on the host (a sync on a GPU)
-        if not labels.size:
-            raise ValueError('one_hot: cannot infer num_classes from an empty tensor; pass '
-                             'num_classes')
-        num_classes = int(labels.max()) + 1
+    if num_classes == -1 and not labels.size:
+        raise ValueError('one_hot: cannot infer num_classes from an empty tensor; pass '
+                         'num_classes')
     if labels.size:         # on a GPU read later, with the next host transfer (backend.check)
         low, high = labels.min(), labels.max()
+        if num_classes == -1:   # inferred from the labels: read on the host (a sync on a GPU)
+            num_classes = int(backend.to_numpy(high)) + 1
         backend.check(low < 0, lambda: ValueError(
             f'one_hot: class values must be non-negative, got {int(backend.to_numpy(low))}'))
         backend.check(high >= num_classes, lambda: ValueError(

@@ -58,15 +58,20 @@ def _check_class_targets(input, target, weight, ignore_index, op):  # noqa: A002
         raise ValueError(f'{op}: weight should hold one value per class, shape ({c},), got '
                          f'{tuple(weight.shape)}')
     labels = target.data
-    valid = labels != ignore_index
-    bad = valid & ((labels < 0) | (labels >= c))
+    counted = _counted(labels, c, ignore_index)
+    bad = (labels != ignore_index) & ~counted
 
     def error():
         value = int(backend.to_numpy(labels)[backend.to_numpy(bad)][0])
         return IndexError(f'{op}: Target {value} is out of bounds: class indices must be in '
                           f'[0, {c - 1}] for {c} classes (or ignore_index={ignore_index})')
     backend.check(bad.any(), error)   # on a GPU: read with the next host transfer, no sync here
-    return valid & ~bad  # (until then a bad label counts as ignored, and indexes nothing)
+    return counted  # (until then a bad label counts as ignored, and indexes nothing)
+
+
+def _counted(labels, c, ignore_index):
+    """The targets a class-index loss counts: a class in [0, c), not ``ignore_index``."""
+    return (labels != ignore_index) & (labels >= 0) & (labels < c)
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction='mean'):  # noqa: A002
@@ -133,7 +138,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction='mean
     if label_smoothing == 0:
         return nll
     xp, labels = get_array_module(input.data), target.data
-    kept = (labels != ignore_index) & (labels >= 0) & (labels < c)   # the targets nll_loss counted
+    kept = _counted(labels, c, ignore_index)                         # as nll_loss counted them
     valid = Tensor(kept.astype(input.dtype))
     smooth = -(logp if w is None else logp * w).sum(1) * valid       # (N, d1...)
     if reduction == 'mean':   # divided by the weight of the kept targets, as nll_loss's mean
